@@ -1,0 +1,39 @@
+/*
+ * hv_perf_write: a perf.data writer for events produced by hvtrace (the simulator, or a
+ * store being exported).
+ *
+ * It writes a real perf.data file: header, one tracepoint attr per event type (config = the
+ * generated ftrace id), PERF_RECORD_SAMPLE records with IDENTIFIER|IP|TID|TIME|CPU|PERIOD|RAW
+ * whose RAW payload is the event laid out as its format says, COMM records for task names,
+ * FINISHED_ROUND markers, and the feature sections perf needs to decode them
+ * (TRACING_DATA with the generated format texts, EVENT_DESC, HOSTNAME, OSRELEASE, ARCH,
+ * NRCPUS, CPUDESC, CMDLINE), in little- or big-endian byte order. Stock `perf script -i FILE`
+ * decodes it.
+ */
+#ifndef HV_PERF_WRITE_H
+#define HV_PERF_WRITE_H
+
+#include "hv_sink.h"
+#include "hv_store.h"
+
+struct hv_perfw;
+
+struct hv_perfw_opts {
+	int big_endian;		/* write a file as a big-endian ppc64 host would */
+	int ncpus;
+	const char *hostname, *osrelease, *arch, *cpudesc;	/* NULL: defaults */
+};
+
+int hv_perfw_open(const char *path, const struct hv_perfw_opts *o, struct hv_perfw **out,
+		  struct hv_err *err);
+/* Register a task name (COMM record at the current time). */
+int hv_perfw_comm(struct hv_perfw *w, int32_t pid, int32_t tid, const char *comm, uint64_t ts,
+		  struct hv_err *err);
+/* The sink that appends one sample per event (events in time order). */
+struct hv_sink hv_perfw_sink(struct hv_perfw *w);
+/* Finish the file (features, header) and close it. Returns 0 or HV_E_*. */
+int hv_perfw_close(struct hv_perfw *w, struct hv_err *err);
+/* Discard an unfinished file. */
+void hv_perfw_abort(struct hv_perfw *w);
+
+#endif
