@@ -88,6 +88,6 @@ install: $(BUILD)/hvtrace
 	-[ -d analyze ] && cp -r analyze $(DESTDIR)$(PREFIX)/share/hvtrace/
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-clang
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -27,6 +27,10 @@ static void usage(FILE *f)
 
 int cmd_help(int argc, char **argv)
 {
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("usage: hvtrace help [SUBCOMMAND]\n\nList the subcommands, or show the help of one.\n");
+		return HV_EXIT_OK;
+	}
 	if (argc > 1) {
 		for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 			if (strcmp(commands[i].name, argv[1]) == 0) {

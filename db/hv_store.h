@@ -12,7 +12,8 @@
  * anonymous file next to its final path and linked into place only by a successful commit, so
  * an interrupted or failed writer leaves nothing behind. Events must be appended in trace
  * order; the writer gives them consecutive seq numbers and buffers them per type for
- * multi-row prepared inserts inside one transaction; indexes are built at commit.
+ * multi-row prepared inserts inside one transaction. Event tables get no index beyond seq:
+ * seq order is time order, readers scan; derived tables build their indexes after loading.
  *
  * Reading (hv_reader_*) streams all events in seq order by merging one cursor per table; it
  * holds one row per table, so memory does not grow with the trace.
@@ -71,7 +72,7 @@ int hv_store_create(const char *path, unsigned flags, struct hv_store **out, str
 int hv_store_open(const char *path, int writable, struct hv_store **out, struct hv_err *err);
 
 /* Finish a created store: flush buffered rows, create the known tables that got no events,
- * write event counts, build indexes, link the file into place. The store stays open for
+ * write event counts, link the file into place. The store stays open for
  * reading. */
 int hv_store_commit(struct hv_store *st, struct hv_err *err);
 
@@ -151,6 +152,8 @@ void hv_reader_close(struct hv_reader *rd);
 /* Column name of a field for SQL: the kernel name, or f_<name> when it collides with one of
  * the common columns seq, ts, cpu, pid. Writes into buf. */
 const char *hv_store_column_name(const char *field, char *buf, size_t n);
+/* CREATE TABLE text for a definition into buf (the same text tracepoints/gen.py writes). */
+int hv_store_ddl(const struct hv_event_def *def, char *buf, size_t n);
 /* Table name `<system>__<event>` into buf. */
 const char *hv_store_table_name(const char *system, const char *event, char *buf, size_t n);
 

@@ -423,7 +423,7 @@ int hv_store_create(const char *path, unsigned flags, struct hv_store **out, str
 	int rc = hv_tmpdb_begin(&st->tmp, path, (flags & HV_STORE_FORCE) != 0, err);
 	if (rc < 0)
 		goto fail_nodb;
-	rc = sqlite3_open_v2(st->tmp.named, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	rc = sqlite3_open_v2(st->tmp.named, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		rc = hv_sql_err(st, err, rc, "cannot create database");
 		goto fail;
@@ -575,7 +575,7 @@ int hv_store_open(const char *path, int writable, struct hv_store **out, struct 
 	struct hv_store *st = store_alloc(path);
 	if (!st)
 		return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", path);
-	rc = sqlite3_open_v2(path, &st->db, writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY, NULL);
+	rc = sqlite3_open_v2(path, &st->db, writable ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX) : (SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX), NULL);
 	if (rc != SQLITE_OK) {
 		rc = hv_sql_err(st, err, rc, "cannot open");
 		goto fail;
@@ -649,20 +649,6 @@ static int write_type_rows(struct hv_store *st, struct hv_err *err)
 	return rc;
 }
 
-static int build_indexes(struct hv_store *st, struct hv_err *err)
-{
-	char sql[512];
-	for (int i = 0; i < st->ntypes; i++) {
-		if (!st->types[i].count)
-			continue;
-		snprintf(sql, sizeof sql, "CREATE INDEX \"%s_ts\" ON \"%s\"(ts)", st->types[i].table, st->types[i].table);
-		int rc = hv_store_exec(st, sql, err);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
 int hv_store_commit(struct hv_store *st, struct hv_err *err)
 {
 	int rc;
@@ -679,8 +665,7 @@ int hv_store_commit(struct hv_store *st, struct hv_err *err)
 			return rc;
 	}
 	snprintf(nev, sizeof nev, "%llu", (unsigned long long)st->nevents);
-	if ((rc = hv_store_set_meta(st, "events", nev, err)) < 0 || (rc = write_type_rows(st, err)) < 0 ||
-	    (rc = build_indexes(st, err)) < 0)
+	if ((rc = hv_store_set_meta(st, "events", nev, err)) < 0 || (rc = write_type_rows(st, err)) < 0)
 		return rc;
 	finalize_stmts(st);
 	if ((rc = hv_store_exec(st, "COMMIT", err)) < 0)
@@ -699,7 +684,7 @@ int hv_store_commit(struct hv_store *st, struct hv_err *err)
 	/* Reopen by name for reading, with types as stored. */
 	free_types(st);
 	st->nevents = 0;
-	rc = sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE, NULL);
+	rc = sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
 		return hv_sql_err(st, err, rc, "cannot reopen");
 	if ((rc = load_types(st, err)) < 0)

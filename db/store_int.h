@@ -61,7 +61,5 @@ int hv_sql_err(struct hv_store *st, struct hv_err *err, int rc, const char *what
 int hv_store_flush_type(struct hv_store *st, struct store_type *t, struct hv_err *err);
 int hv_store_create_table(struct hv_store *st, struct store_type *t, struct hv_err *err);
 void hv_store_free_writer(struct store_type *t);
-/* CREATE TABLE text for a definition into buf (the same text gen.py writes). */
-int hv_store_ddl(const struct hv_event_def *def, char *buf, size_t n);
 
 #endif

@@ -51,7 +51,7 @@ static inline void tap_skip(const char *name, const char *why)
 	if (_a != _b) { char _m[256]; snprintf(_m, sizeof _m, "%s == %s: %lld != %lld", #a, #b, _a, _b); \
 		tap_fail(__FILE__, __LINE__, _m); } } while (0)
 #define CHECK_EQ_S(a, b) do { const char *_a = (a), *_b = (b); \
-	if (!_a || !_b || strcmp(_a, _b)) { char _m[512]; snprintf(_m, sizeof _m, "%s == %s: \"%s\" != \"%s\"", \
+	if (!_a || !_b || strcmp(_a, _b)) { char _m[512]; snprintf(_m, sizeof _m, "%.60s == %.60s: \"%.150s\" != \"%.150s\"", \
 		#a, #b, _a ? _a : "(null)", _b ? _b : "(null)"); tap_fail(__FILE__, __LINE__, _m); } } while (0)
 
 static inline int tap_exit(void)

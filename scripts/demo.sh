@@ -1,0 +1,18 @@
+#!/bin/sh
+# make demo: the main job end to end on the built-in input. For now: write a trace database
+# from the built-in kvm_hv event sequence and show what it holds.
+set -e
+BUILD=${BUILD:-build}
+H=$BUILD/hvtrace
+OUT=$BUILD/demo
+mkdir -p "$OUT"
+"$H" demo-db -o "$OUT/demo.db" --force
+"$H" info "$OUT/demo.db"
+echo
+echo "first events:"
+"$H" events "$OUT/demo.db" --max 12
+echo
+echo "exits by trap:"
+"$H" sql "$OUT/demo.db" "SELECT printf('0x%x', trap) AS trap, count(*) AS exits FROM kvm_hv__kvm_guest_exit GROUP BY trap ORDER BY exits DESC"
+echo
+echo "demo database: $OUT/demo.db"
