@@ -41,7 +41,8 @@ $(DEPS_OK): scripts/deps.sh
 
 $(GEN_H) $(GEN_C) $(BUILD)/formats/.stamp: tracepoints/gen.py tracepoints/events.def $(wildcard tracepoints/symbols/*.tsv) | $(DEPS_OK)
 	@mkdir -p $(BUILD)/gen $(BUILD)/formats
-	$(PYTHON) tracepoints/gen.py tracepoints/events.def tracepoints/symbols $(BUILD)/gen $(BUILD)/formats tracepoints/EVENTS.md
+	$(PYTHON) tracepoints/gen.py tracepoints/events.def tracepoints/symbols $(BUILD)/gen $(BUILD)/formats \
+	  tracepoints/EVENTS.md tracepoints/linux/trace_hv_sched.h
 	@touch $(BUILD)/formats/.stamp
 
 $(BUILD)/obj/%.o: %.c $(GEN_H) | $(DEPS_OK)

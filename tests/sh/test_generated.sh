@@ -3,8 +3,12 @@
 # writes now, the generated C and format files agree with the build, and gen.py rejects a
 # definition it cannot lay out.
 . tests/sh/lib.sh
-/usr/bin/python3 tracepoints/gen.py tracepoints/events.def tracepoints/symbols "$T/gen" "$T/formats" "$T/EVENTS.md"
+/usr/bin/python3 tracepoints/gen.py tracepoints/events.def tracepoints/symbols "$T/gen" "$T/formats" "$T/EVENTS.md" "$T/trace_hv_sched.h"
 check "tracepoints/EVENTS.md is up to date with events.def" cmp -s "$T/EVENTS.md" tracepoints/EVENTS.md
+check "tracepoints/linux/trace_hv_sched.h is up to date with events.def" cmp -s "$T/trace_hv_sched.h" tracepoints/linux/trace_hv_sched.h
+n=$(grep -c '^TRACE_EVENT(' tracepoints/linux/trace_hv_sched.h)
+m=$(grep -c '^event kvm_hv_sched ' tracepoints/events.def)
+check "the kernel header defines every decision event ($n = $m)" [ "$n" -eq "$m" ]
 check "the build's generated header is up to date" cmp -s "$T/gen/hv_events.h" "$BUILD/gen/hv_events.h"
 check "the build's format files are up to date" diff -r -q "$T/formats" "$BUILD/formats" -x .stamp
 n=$(find "$T/formats" -name format | wc -l)
