@@ -13,7 +13,7 @@ PKGS    := sqlite3 libtraceevent libtracecmd libzstd
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_DEFAULT_SOURCE \
            -Itracepoints -I$(BUILD)/gen -Idb -Ikernel -Ikernel/sim -Ireplay -Icli $(SAN)
 LDFLAGS += $(SAN)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
 GEN_H   := $(BUILD)/gen/hv_events.h

@@ -63,7 +63,10 @@ int hv_sql_err(struct hv_store *st, struct hv_err *err, int rc, const char *what
 
 int hv_store_exec(struct hv_store *st, const char *sql, struct hv_err *err)
 {
-	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+	int rc = hv_store_drain(st, err);
+	if (rc < 0)
+		return rc;
+	rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? 0 : hv_sql_err(st, err, rc, "query failed");
 }
 
@@ -142,6 +145,9 @@ static int push_type(struct hv_store *st, const struct hv_event_def *def, const 
 		     int known, struct hv_err *err)
 {
 	char col[160], ddl[16384];
+	int drc = hv_store_drain(st, err);	/* the writer thread reads st->types */
+	if (drc < 0)
+		return drc;
 	if (st->ntypes == st->cap_types) {
 		int cap = st->cap_types ? st->cap_types * 2 : 32;
 		void *p = realloc(st->types, (size_t)cap * sizeof *st->types);
@@ -283,11 +289,14 @@ uint64_t hv_store_nevents(const struct hv_store *st)
 
 /* ---- facts ---- */
 
+/* Prepare once; and since the caller is about to use the connection, let the writer thread
+ * finish first. */
 static int prep(struct hv_store *st, sqlite3_stmt **s, const char *sql, struct hv_err *err)
 {
-	if (*s)
-		return 0;
-	int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
+	int rc = hv_store_drain(st, err);
+	if (rc < 0 || *s)
+		return rc;
+	rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
 	return rc == SQLITE_OK ? 0 : hv_sql_err(st, err, rc, "prepare");
 }
 
@@ -312,7 +321,10 @@ int hv_store_set_meta(struct hv_store *st, const char *key, const char *value, s
 int hv_store_get_meta(struct hv_store *st, const char *key, char *buf, size_t n, struct hv_err *err)
 {
 	sqlite3_stmt *s;
-	int rc = sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?", -1, &s, NULL);
+	int rc = hv_store_drain(st, err);
+	if (rc < 0)
+		return rc;
+	rc = sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?", -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return hv_sql_err(st, err, rc, "reading meta");
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
@@ -437,7 +449,7 @@ int hv_store_create(const char *path, unsigned flags, struct hv_store **out, str
 		 " PRAGMA application_id=%d; PRAGMA user_version=%d;",
 		 HV_STORE_APPLICATION_ID, HV_STORE_SCHEMA_VERSION);
 	if ((rc = hv_store_exec(st, sql, err)) < 0 || (rc = hv_store_exec(st, fixed_schema, err)) < 0 ||
-	    (rc = hv_store_exec(st, "BEGIN", err)) < 0)
+	    (rc = hv_store_exec(st, "BEGIN", err)) < 0 || (rc = hv_store_writer_start(st, err)) < 0)
 		goto fail;
 	st->writing = 1;
 	time_t t = time(NULL);
@@ -448,6 +460,7 @@ int hv_store_create(const char *path, unsigned flags, struct hv_store **out, str
 	*out = st;
 	return 0;
 fail:
+	hv_store_writer_stop(st);
 	finalize_stmts(st);
 	sqlite3_close(st->db);
 fail_nodb:
@@ -655,6 +668,9 @@ int hv_store_commit(struct hv_store *st, struct hv_err *err)
 	char nev[32];
 	if (!st->writing)
 		return hv_err_set(err, HV_E_USAGE, "%s: not being written", st->path);
+	if ((rc = hv_store_drain(st, err)) < 0)
+		return rc;
+	hv_store_writer_stop(st);
 	for (int i = 0; i < HV_EV_COUNT; i++)
 		if ((rc = hv_store_known(st, i, err)) < 0)
 			return rc;
@@ -698,6 +714,7 @@ void hv_store_close(struct hv_store *st)
 {
 	if (!st)
 		return;
+	hv_store_writer_stop(st);
 	finalize_stmts(st);
 	if (st->db)
 		sqlite3_close(st->db);

@@ -6,6 +6,7 @@
 #define HV_STORE_INT_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "hv_store.h"
@@ -23,6 +24,31 @@ int hv_tmpdb_adopt(struct hv_tmpdb *t, struct hv_err *err);	/* after sqlite3_ope
 int hv_tmpdb_publish(struct hv_tmpdb *t, struct hv_err *err);	/* after sqlite3_close */
 void hv_tmpdb_discard(struct hv_tmpdb *t);
 
+/* Rows of one type on their way to SQLite (store_write.c). */
+struct wbatch {
+	int type;
+	int nrows;
+	int64_t *ibuf;			/* rows_per_stmt * ncols cells */
+	uint32_t *lbuf;			/* lengths of text/blob cells (same shape); NULL if no text */
+	char *tbuf;			/* text arena; a text cell holds its offset here */
+	size_t tlen, tcap;
+	struct wbatch *next;
+};
+
+/* The writer thread: takes full batches in FIFO order and runs their inserts, so that the
+ * producer (an importer decoding its input) and SQLite work on two cores. */
+struct wthread {
+	pthread_t th;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work, cv_idle;
+	struct wbatch *head, *tail;
+	int qlen;
+	int busy, stop;
+	int rc;				/* first error of the thread */
+	struct hv_err err;
+};
+
 struct store_type {
 	struct hv_event_def def;	/* deep copy owned by the store (fields, strings) */
 	struct hv_field_def *fields;
@@ -36,11 +62,8 @@ struct store_type {
 	sqlite3_stmt *ins_multi, *ins_one;
 	int ncols;			/* 4 + nfields */
 	int rows_per_stmt;
-	int nbuf;
-	int64_t *ibuf;			/* rows_per_stmt * ncols cells */
-	uint32_t *lbuf;			/* lengths of text/blob cells (same shape), offset in ibuf */
-	char *tbuf;			/* text arena for buffered rows */
-	size_t tlen, tcap;
+	struct wbatch *cur;		/* rows being filled by the producer */
+	struct wbatch *free;		/* spare batches (under wthread.mu) */
 	int has_text;
 };
 
@@ -55,10 +78,16 @@ struct hv_store {
 	uint64_t seq;			/* last seq given */
 	uint64_t nevents;
 	sqlite3_stmt *meta_set, *stat_add, *lost_add, *task_set;
+	struct wthread w;
 };
 
 int hv_sql_err(struct hv_store *st, struct hv_err *err, int rc, const char *what);
 int hv_store_flush_type(struct hv_store *st, struct store_type *t, struct hv_err *err);
+/* Writer thread: start at create; drain before any other use of the connection from the
+ * producer's thread; stop before commit or close. */
+int hv_store_writer_start(struct hv_store *st, struct hv_err *err);
+int hv_store_drain(struct hv_store *st, struct hv_err *err);
+void hv_store_writer_stop(struct hv_store *st);
 int hv_store_create_table(struct hv_store *st, struct store_type *t, struct hv_err *err);
 void hv_store_free_writer(struct store_type *t);
 

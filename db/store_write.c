@@ -1,13 +1,24 @@
 /*
- * The store's bulk writer: buffered multi-row prepared inserts.
+ * The store's bulk writer: buffered multi-row prepared inserts, run on a writer thread.
  *
- * Each event type keeps a buffer of up to rows_per_stmt rows. When it is full, one prepared
- * `INSERT INTO t VALUES (...), (...), ...` statement binds them all and runs once; at commit
- * the remainder goes through a one-row statement. Everything happens inside the transaction
- * opened by hv_store_create, on a database with no journal (the file only becomes visible
- * at commit, so a journal would protect nothing). Rows are appended in seq order, so each
- * table's INTEGER PRIMARY KEY grows monotonically and SQLite appends to the right edge of
- * its b-tree.
+ * Each event type fills a batch of up to rows_per_stmt rows. A full batch goes to the
+ * writer thread's FIFO queue, where one prepared `INSERT INTO t VALUES (...), (...), ...`
+ * binds all its rows and runs once; the producer meanwhile fills a fresh batch. So an
+ * importer decodes on one core while SQLite inserts on the other. Batches run in the order
+ * they were queued, by one thread, so the file's contents do not depend on timing.
+ *
+ * The producer's thread uses the SQLite connection only after hv_store_drain() has waited
+ * for the queue to empty and the thread to go idle (creating a table, writing meta or stats,
+ * committing); the two threads never use the connection at the same time. The queue is
+ * bounded, so memory does not grow with the input.
+ *
+ * (HV_STORE_SYNC=1 in the environment runs the batches on the producer's thread instead; a
+ * test checks that both give byte-identical files.)
+ *
+ * Everything happens inside the transaction opened by hv_store_create, on a database with
+ * no journal (the file only becomes visible at commit, so a journal would protect nothing).
+ * Rows are appended in seq order, so each table's INTEGER PRIMARY KEY grows monotonically and
+ * SQLite appends to the right edge of its b-tree.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,21 +28,69 @@
 
 #define MAX_ROWS_PER_STMT 128
 #define MAX_VARS 32000
+#define MAX_QUEUE 32
+
+/* ---- batches ---- */
+
+static void batch_free(struct wbatch *b)
+{
+	if (!b)
+		return;
+	free(b->ibuf);
+	free(b->lbuf);
+	free(b->tbuf);
+	free(b);
+}
+
+static struct wbatch *batch_new(const struct store_type *t, int type)
+{
+	struct wbatch *b = calloc(1, sizeof *b);
+	if (!b)
+		return NULL;
+	b->type = type;
+	b->ibuf = malloc(sizeof(int64_t) * (size_t)t->ncols * (size_t)t->rows_per_stmt);
+	if (t->has_text)
+		b->lbuf = calloc((size_t)t->ncols * (size_t)t->rows_per_stmt, sizeof(uint32_t));
+	if (!b->ibuf || (t->has_text && !b->lbuf)) {
+		batch_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* A spare batch of this type, or a new one. */
+static struct wbatch *batch_get(struct hv_store *st, struct store_type *t, int type)
+{
+	if (st->w.started)
+		pthread_mutex_lock(&st->w.mu);
+	struct wbatch *b = t->free;
+	if (b)
+		t->free = b->next;
+	if (st->w.started)
+		pthread_mutex_unlock(&st->w.mu);
+	if (!b)
+		return batch_new(t, type);
+	b->nrows = 0;
+	b->tlen = 0;
+	b->next = NULL;
+	return b;
+}
 
 void hv_store_free_writer(struct store_type *t)
 {
 	sqlite3_finalize(t->ins_multi);
 	sqlite3_finalize(t->ins_one);
 	t->ins_multi = t->ins_one = NULL;
-	free(t->ibuf);
-	free(t->lbuf);
-	free(t->tbuf);
-	t->ibuf = NULL;
-	t->lbuf = NULL;
-	t->tbuf = NULL;
-	t->nbuf = 0;
-	t->tlen = t->tcap = 0;
+	batch_free(t->cur);
+	t->cur = NULL;
+	while (t->free) {
+		struct wbatch *n = t->free->next;
+		batch_free(t->free);
+		t->free = n;
+	}
 }
+
+/* ---- statements ---- */
 
 static int prepare_insert(struct hv_store *st, struct store_type *t, int rows, sqlite3_stmt **out,
 			  struct hv_err *err)
@@ -66,11 +125,13 @@ int hv_store_create_table(struct hv_store *st, struct store_type *t, struct hv_e
 	return 0;
 }
 
-static int init_writer(struct hv_store *st, struct store_type *t, struct hv_err *err)
+static int init_writer(struct hv_store *st, struct store_type *t, int type, struct hv_err *err)
 {
 	int rc;
 	if (!st->writing)
 		return hv_err_set(err, HV_E_USAGE, "%s: the store is not open for writing", st->path);
+	if ((rc = hv_store_drain(st, err)) < 0)
+		return rc;
 	if (!t->created && (rc = hv_store_create_table(st, t, err)) < 0)
 		return rc;
 	t->ncols = 4 + t->def.nfields;
@@ -79,20 +140,20 @@ static int init_writer(struct hv_store *st, struct store_type *t, struct hv_err 
 		t->rows_per_stmt = MAX_ROWS_PER_STMT;
 	if (t->rows_per_stmt < 1)
 		return hv_err_set(err, HV_E_FORMAT, "%s: %s has too many fields", st->path, t->table);
-	t->ibuf = malloc(sizeof(int64_t) * (size_t)t->ncols * (size_t)t->rows_per_stmt);
-	if (t->has_text)
-		t->lbuf = calloc((size_t)t->ncols * (size_t)t->rows_per_stmt, sizeof(uint32_t));
-	if (!t->ibuf || (t->has_text && !t->lbuf))
-		return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", st->path);
 	if ((rc = prepare_insert(st, t, t->rows_per_stmt, &t->ins_multi, err)) < 0 ||
 	    (rc = prepare_insert(st, t, 1, &t->ins_one, err)) < 0)
 		return rc;
+	t->cur = batch_new(t, type);
+	if (!t->cur)
+		return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", st->path);
 	return 0;
 }
 
-static void bind_row(struct store_type *t, sqlite3_stmt *s, int row, int first_param)
+/* ---- running a batch (writer thread, or the producer after a drain) ---- */
+
+static void bind_row(const struct store_type *t, const struct wbatch *b, sqlite3_stmt *s, int row, int first_param)
 {
-	const int64_t *cell = t->ibuf + (size_t)row * (size_t)t->ncols;
+	const int64_t *cell = b->ibuf + (size_t)row * (size_t)t->ncols;
 	int p = first_param;
 	for (int c = 0; c < 4; c++)
 		sqlite3_bind_int64(s, p++, cell[c]);
@@ -102,13 +163,13 @@ static void bind_row(struct store_type *t, sqlite3_stmt *s, int row, int first_p
 			sqlite3_bind_int64(s, p, cell[4 + f]);
 			continue;
 		}
-		uint32_t len = t->lbuf[(size_t)row * (size_t)t->ncols + 4 + f];
+		uint32_t len = b->lbuf[(size_t)row * (size_t)t->ncols + 4 + f];
 		if (len == UINT32_MAX)
 			sqlite3_bind_null(s, p);
 		else if (kind == HV_FK_STR)
-			sqlite3_bind_text(s, p, t->tbuf + cell[4 + f], (int)len, SQLITE_STATIC);
+			sqlite3_bind_text(s, p, b->tbuf + cell[4 + f], (int)len, SQLITE_STATIC);
 		else
-			sqlite3_bind_blob(s, p, t->tbuf + cell[4 + f], (int)len, SQLITE_STATIC);
+			sqlite3_bind_blob(s, p, b->tbuf + cell[4 + f], (int)len, SQLITE_STATIC);
 	}
 }
 
@@ -119,43 +180,179 @@ static int run(struct hv_store *st, sqlite3_stmt *s, struct hv_err *err)
 	return rc == SQLITE_DONE ? 0 : hv_sql_err(st, err, rc, "insert");
 }
 
-int hv_store_flush_type(struct hv_store *st, struct store_type *t, struct hv_err *err)
+static int run_batch(struct hv_store *st, const struct store_type *t, const struct wbatch *b, struct hv_err *err)
 {
 	int rc = 0;
-	if (!t->nbuf)
-		return 0;
-	if (t->nbuf == t->rows_per_stmt) {
-		for (int r = 0; r < t->nbuf; r++)
-			bind_row(t, t->ins_multi, r, 1 + r * t->ncols);
-		rc = run(st, t->ins_multi, err);
-	} else {
-		for (int r = 0; r < t->nbuf && rc == 0; r++) {
-			bind_row(t, t->ins_one, r, 1);
-			rc = run(st, t->ins_one, err);
-		}
+	if (b->nrows == t->rows_per_stmt) {
+		for (int r = 0; r < b->nrows; r++)
+			bind_row(t, b, t->ins_multi, r, 1 + r * t->ncols);
+		return run(st, t->ins_multi, err);
 	}
-	t->nbuf = 0;
-	t->tlen = 0;
+	for (int r = 0; r < b->nrows && rc == 0; r++) {
+		bind_row(t, b, t->ins_one, r, 1);
+		rc = run(st, t->ins_one, err);
+	}
 	return rc;
 }
 
-static int text_append(struct hv_store *st, struct store_type *t, const void *p, size_t len,
-		       int64_t *off, struct hv_err *err)
+/* ---- the writer thread ---- */
+
+static void *writer_main(void *arg)
 {
-	if (t->tlen + len + 1 > t->tcap) {
-		size_t cap = t->tcap ? t->tcap : 4096;
-		while (cap < t->tlen + len + 1)
+	struct hv_store *st = arg;
+	struct wthread *w = &st->w;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->head && !w->stop)
+			pthread_cond_wait(&w->cv_work, &w->mu);
+		if (!w->head)
+			break;
+		struct wbatch *b = w->head;
+		w->head = b->next;
+		if (!w->head)
+			w->tail = NULL;
+		w->qlen--;
+		w->busy = 1;
+		int failed = w->rc < 0;
+		pthread_mutex_unlock(&w->mu);
+		/* st->types is only reallocated by the producer after a drain, never while busy */
+		struct store_type *t = &st->types[b->type];
+		struct hv_err err = { 0 };
+		int rc = failed ? 0 : run_batch(st, t, b, &err);
+		pthread_mutex_lock(&w->mu);
+		if (rc < 0 && w->rc == 0) {
+			w->rc = rc;
+			w->err = err;
+		}
+		b->next = t->free;
+		t->free = b;
+		w->busy = 0;
+		pthread_cond_broadcast(&w->cv_idle);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+int hv_store_writer_start(struct hv_store *st, struct hv_err *err)
+{
+	struct wthread *w = &st->w;
+	if (getenv("HV_STORE_SYNC"))
+		return 0;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv_work, NULL);
+	pthread_cond_init(&w->cv_idle, NULL);
+	if (pthread_create(&w->th, NULL, writer_main, st) != 0)
+		return hv_err_set(err, HV_E_NOMEM, "%s: cannot start the writer thread", st->path);
+	w->started = 1;
+	return 0;
+}
+
+static int thread_error(struct hv_store *st, struct hv_err *err)
+{
+	if (st->w.rc < 0 && err)
+		*err = st->w.err;
+	return st->w.rc;
+}
+
+int hv_store_drain(struct hv_store *st, struct hv_err *err)
+{
+	struct wthread *w = &st->w;
+	if (!w->started)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	while (w->head || w->busy)
+		pthread_cond_wait(&w->cv_idle, &w->mu);
+	int rc = thread_error(st, err);
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+void hv_store_writer_stop(struct hv_store *st)
+{
+	struct wthread *w = &st->w;
+	if (!w->started)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cv_work);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	/* batches left in the queue (a store closed without commit) are dropped */
+	while (w->head) {
+		struct wbatch *b = w->head;
+		w->head = b->next;
+		batch_free(b);
+	}
+	w->tail = NULL;
+	w->qlen = 0;
+	w->started = 0;
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv_work);
+	pthread_cond_destroy(&w->cv_idle);
+}
+
+/* Hand the type's full batch to the writer thread and start a fresh one. */
+static int submit(struct hv_store *st, struct store_type *t, int type, struct hv_err *err)
+{
+	struct wthread *w = &st->w;
+	struct wbatch *b = t->cur;
+	if (!w->started) {	/* no writer thread: run it here */
+		int rc = run_batch(st, t, b, err);
+		b->nrows = 0;
+		b->tlen = 0;
+		return rc;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (w->qlen >= MAX_QUEUE && w->rc == 0)
+		pthread_cond_wait(&w->cv_idle, &w->mu);
+	int rc = thread_error(st, err);
+	if (rc == 0) {
+		b->next = NULL;
+		if (w->tail)
+			w->tail->next = b;
+		else
+			w->head = b;
+		w->tail = b;
+		w->qlen++;
+		pthread_cond_signal(&w->cv_work);
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (rc < 0)
+		return rc;
+	t->cur = batch_get(st, t, type);
+	return t->cur ? 0 : hv_err_set(err, HV_E_NOMEM, "%s: out of memory", st->path);
+}
+
+/* Write the type's partial batch now (at commit, after a drain). */
+int hv_store_flush_type(struct hv_store *st, struct store_type *t, struct hv_err *err)
+{
+	if (!t->cur || !t->cur->nrows)
+		return 0;
+	int rc = run_batch(st, t, t->cur, err);
+	t->cur->nrows = 0;
+	t->cur->tlen = 0;
+	return rc;
+}
+
+/* ---- appending ---- */
+
+static int text_append(struct hv_store *st, struct wbatch *b, const void *p, size_t len, int64_t *off,
+		       struct hv_err *err)
+{
+	if (b->tlen + len + 1 > b->tcap) {
+		size_t cap = b->tcap ? b->tcap : 4096;
+		while (cap < b->tlen + len + 1)
 			cap *= 2;
-		char *n = realloc(t->tbuf, cap);
+		char *n = realloc(b->tbuf, cap);
 		if (!n)
 			return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", st->path);
-		t->tbuf = n;
-		t->tcap = cap;
+		b->tbuf = n;
+		b->tcap = cap;
 	}
-	memcpy(t->tbuf + t->tlen, p, len);
-	*off = (int64_t)t->tlen;
-	t->tlen += len;
-	t->tbuf[t->tlen++] = 0;
+	memcpy(b->tbuf + b->tlen, p, len);
+	*off = (int64_t)b->tlen;
+	b->tlen += len;
+	b->tbuf[b->tlen++] = 0;
 	return 0;
 }
 
@@ -167,17 +364,25 @@ static struct store_type *row_begin(struct hv_store *st, int type, uint64_t ts, 
 		return NULL;
 	}
 	struct store_type *t = &st->types[type];
-	if (!t->ins_multi && init_writer(st, t, err) < 0)
+	if (!t->cur && init_writer(st, t, type, err) < 0)
 		return NULL;
-	if (t->nbuf == t->rows_per_stmt && hv_store_flush_type(st, t, err) < 0)
+	if (t->cur->nrows == t->rows_per_stmt && submit(st, t, type, err) < 0)
 		return NULL;
-	int64_t *c = t->ibuf + (size_t)t->nbuf * (size_t)t->ncols;
-	c[0] = (int64_t)++st->seq;
+	int64_t *c = t->cur->ibuf + (size_t)t->cur->nrows * (size_t)t->ncols;
+	c[0] = (int64_t)(st->seq + 1);
 	c[1] = (int64_t)ts;
 	c[2] = cpu;
 	c[3] = pid;
 	*cells = c + 4;
 	return t;
+}
+
+static void row_end(struct hv_store *st, struct store_type *t)
+{
+	t->cur->nrows++;
+	t->count++;
+	st->seq++;
+	st->nevents++;
 }
 
 int hv_store_append_ints(struct hv_store *st, int type, uint64_t ts, int32_t cpu, int32_t pid,
@@ -187,14 +392,10 @@ int hv_store_append_ints(struct hv_store *st, int type, uint64_t ts, int32_t cpu
 	struct store_type *t = row_begin(st, type, ts, cpu, pid, &cells, err);
 	if (!t)
 		return err ? err->code : HV_E_USAGE;
-	if (t->has_text) {
-		st->seq--;
+	if (t->has_text)
 		return hv_err_set(err, HV_E_USAGE, "%s: %s has text fields; use hv_store_append", st->path, t->table);
-	}
 	memcpy(cells, vals, sizeof(int64_t) * t->def.nfields);
-	t->nbuf++;
-	t->count++;
-	st->nevents++;
+	row_end(st, t);
 	return 0;
 }
 
@@ -205,7 +406,8 @@ int hv_store_append(struct hv_store *st, int type, uint64_t ts, int32_t cpu, int
 	struct store_type *t = row_begin(st, type, ts, cpu, pid, &cells, err);
 	if (!t)
 		return err ? err->code : HV_E_USAGE;
-	uint32_t *lens = t->lbuf ? t->lbuf + (size_t)t->nbuf * (size_t)t->ncols + 4 : NULL;
+	struct wbatch *b = t->cur;
+	uint32_t *lens = b->lbuf ? b->lbuf + (size_t)b->nrows * (size_t)t->ncols + 4 : NULL;
 	for (unsigned f = 0; f < t->def.nfields; f++) {
 		const struct hv_field_def *fd = &t->fields[f];
 		if (fd->kind == HV_FK_INT) {
@@ -219,14 +421,10 @@ int hv_store_append(struct hv_store *st, int type, uint64_t ts, int32_t cpu, int
 		size_t len = vals[f].len;
 		if (fd->kind == HV_FK_STR)
 			len = strnlen(vals[f].p, len);
-		if (text_append(st, t, vals[f].p, len, &cells[f], err) < 0) {
-			st->seq--;
+		if (text_append(st, b, vals[f].p, len, &cells[f], err) < 0)
 			return err ? err->code : HV_E_NOMEM;
-		}
 		lens[f] = (uint32_t)len;
 	}
-	t->nbuf++;
-	t->count++;
-	st->nevents++;
+	row_end(st, t);
 	return 0;
 }
