@@ -39,11 +39,12 @@ $(DEPS_OK): scripts/deps.sh
 	@sh scripts/deps.sh
 	@touch $@
 
-$(GEN_H) $(GEN_C) $(BUILD)/formats/.stamp: tracepoints/gen.py tracepoints/events.def $(wildcard tracepoints/symbols/*.tsv) | $(DEPS_OK)
+# One run of the generator makes all its outputs (grouped target: parallel makes run it once).
+$(GEN_H) $(GEN_C) $(BUILD)/formats/.stamp &: tracepoints/gen.py tracepoints/events.def $(wildcard tracepoints/symbols/*.tsv) | $(DEPS_OK)
 	@mkdir -p $(BUILD)/gen $(BUILD)/formats
 	$(PYTHON) tracepoints/gen.py tracepoints/events.def tracepoints/symbols $(BUILD)/gen $(BUILD)/formats \
 	  tracepoints/EVENTS.md tracepoints/linux/trace_hv_sched.h
-	@touch $(BUILD)/formats/.stamp
+	@touch $(GEN_H) $(GEN_C) $(BUILD)/formats/.stamp
 
 $(BUILD)/obj/%.o: %.c $(GEN_H) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
