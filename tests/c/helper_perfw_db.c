@@ -1,8 +1,9 @@
 /*
  * Test helper for the perf.data writer (tests/sh/test_perf_export.sh).
  *
- *   helper_perfw_db make DB   write a store with a deterministic event sequence: every known
- *                             event several times with extreme values (minimum, maximum, -1,
+ *   helper_perfw_db make DB [ROUNDS]
+ *                             write a store with a deterministic event sequence: every known
+ *                             event ROUNDS times (default 7) with extreme values (minimum, maximum, -1,
  *                             0 and pseudo-random bit patterns for every integer field; empty,
  *                             full-length and spaced strings), tasks with names, and a few
  *                             events of a type hvtrace does not define (perf-export skips them)
@@ -54,7 +55,7 @@ static const struct { int32_t pid, tgid; const char *comm; } tasks[] = {
 };
 #define NTASK (sizeof tasks / sizeof tasks[0])
 
-static int make(const char *path)
+static int make(const char *path, int nvariants)
 {
 	struct hv_store *st;
 	struct hv_err err = { 0 };
@@ -73,7 +74,7 @@ static int make(const char *path)
 	if (odd_t < 0)
 		goto fail;
 	int n = 0;
-	for (int variant = 0; variant < 7; variant++) {
+	for (int variant = 0; variant < nvariants; variant++) {
 		for (int e = 0; e < HV_EV_COUNT; e++) {
 			const struct hv_event_def *d = &hv_events[e];
 			struct hv_value v[HV_MAX_EVENT_FIELDS];
@@ -92,7 +93,8 @@ static int make(const char *path)
 				pid = 31337;	/* a task without a name */
 			if (t < 0 || hv_store_append(st, t, ts, cpus[n % 5], pid, v, &err) < 0)
 				goto fail;
-			ts += 1000 + lcg(&seed) % 5000000;
+			if (n % 9 >= 4)	/* bursts of events at the same time, on different CPUs */
+				ts += 1000 + lcg(&seed) % 5000000;
 			n++;
 			if (n % 40 == 0) {
 				int64_t x = -n;
@@ -163,10 +165,10 @@ static int dump(const char *path)
 
 int main(int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], "make") == 0)
-		return make(argv[2]);
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "make") == 0)
+		return make(argv[2], argc == 4 ? atoi(argv[3]) : 7);
 	if (argc == 3 && strcmp(argv[1], "dump") == 0)
 		return dump(argv[2]);
-	fprintf(stderr, "usage: helper_perfw_db make|dump DB\n");
+	fprintf(stderr, "usage: helper_perfw_db make DB [ROUNDS] | dump DB\n");
 	return 2;
 }

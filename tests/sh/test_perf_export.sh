@@ -22,7 +22,7 @@ check() { # NAME COMMAND...: ok if the command succeeds
 	if "$@" > "$tmp/out" 2>&1; then ok "$n"; else notok "$n" "$(tail -3 "$tmp/out" | tr '\n' ' ')"; fi
 }
 
-check "perf_write: helper builds the test store" "$HELPER" make "$tmp/t.db"
+check "perf_write: helper builds the test store" "$HELPER" make "$tmp/t.db" 400
 "$HELPER" dump "$tmp/t.db" > "$tmp/expected.txt"
 nknown=$(find "$TOP/$BUILD/formats" -name format | wc -l)
 ntypes=$(cut -f1 "$tmp/expected.txt" | sort -u | wc -l)
@@ -30,7 +30,7 @@ ntypes=$(cut -f1 "$tmp/expected.txt" | sort -u | wc -l)
 	|| notok "perf_write: the test store covers all $nknown known events" "$ntypes types"
 
 check "perf_write: export little-endian" "$HVTRACE" perf-export "$tmp/t.db" -o "$tmp/le.data"
-grep -q 'skipped 4 events' "$tmp/out" && ok "perf_write: unknown event types are skipped and counted" \
+grep -q 'skipped [1-9][0-9]* events' "$tmp/out" && ok "perf_write: unknown event types are skipped and counted" \
 	|| notok "perf_write: unknown event types are skipped and counted" "$(cat "$tmp/out")"
 check "perf_write: export big-endian" "$HVTRACE" perf-export "$tmp/t.db" -o "$tmp/be.data" --big-endian
 
