@@ -82,7 +82,8 @@ struct hv_perfw {
 	int32_t max_cpu;
 	struct hv_perfw_task *tasks;	/* sorted by tid */
 	int ntasks, tcap;
-	struct hv_pbuf rec;		/* the record being built */
+	struct hv_pbuf rec;		/* records not yet written */
+	size_t rec_start;		/* where the record being built starts in rec */
 	struct hv_err err;		/* first failure */
 };
 
@@ -161,10 +162,19 @@ static int write_attrs(struct hv_perfw *w)
 
 /* ---- records ---- */
 
+/* Records accumulate in w->rec and go to the file in blocks of about FLUSH_AT bytes. */
+#define FLUSH_AT (256u << 10)
+
+static int flush_records(struct hv_perfw *w)
+{
+	int rc = put(w, &w->rec);
+	w->rec.n = 0;
+	return rc;
+}
+
 static void rec_begin(struct hv_perfw *w, uint32_t type, uint16_t misc)
 {
-	w->rec.n = 0;
-	w->rec.failed = 0;
+	w->rec_start = w->rec.n;
 	hv_pbuf_u32(&w->rec, type);
 	hv_pbuf_u16(&w->rec, misc);
 	hv_pbuf_u16(&w->rec, 0);	/* size, set by rec_end */
@@ -172,15 +182,14 @@ static void rec_begin(struct hv_perfw *w, uint32_t type, uint16_t misc)
 
 static int rec_end(struct hv_perfw *w)
 {
-	if (!w->rec.failed) {
-		if (w->rec.n > 0xffff || w->rec.n % 8)
-			return fail(w, HV_E_FORMAT, "record too large or misaligned");
-		hv_pbuf_put_at(&w->rec, 6, w->rec.n, 2);
-	}
-	int rc = put(w, &w->rec);
-	if (rc == 0)
-		w->data_size += w->rec.n;
-	return rc;
+	if (w->rec.failed)
+		return fail(w, HV_E_NOMEM, "out of memory building a record");
+	size_t size = w->rec.n - w->rec_start;
+	if (size > 0xffff || size % 8)
+		return fail(w, HV_E_FORMAT, "record too large or misaligned");
+	hv_pbuf_put_at(&w->rec, w->rec_start + 6, size, 2);
+	w->data_size += size;
+	return w->rec.n >= FLUSH_AT ? flush_records(w) : 0;
 }
 
 static const struct hv_perfw_task *task_find(const struct hv_perfw *w, int32_t tid)
@@ -559,6 +568,8 @@ int hv_perfw_close(struct hv_perfw *w, struct hv_err *err)
 	int rc = w->err.code;
 	if (rc == 0 && (w->since_round || w->nsamples == 0))
 		rc = finished_round(w);
+	if (rc == 0)
+		rc = flush_records(w);
 	if (rc == 0)
 		rc = write_features(w);
 	if (rc == 0)
