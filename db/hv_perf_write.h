@@ -3,12 +3,12 @@
  * store being exported).
  *
  * It writes a real perf.data file: header, one tracepoint attr per event type (config = the
- * generated ftrace id), PERF_RECORD_SAMPLE records with IDENTIFIER|IP|TID|TIME|CPU|PERIOD|RAW
- * whose RAW payload is the event laid out as its format says, COMM records for task names,
- * FINISHED_ROUND markers, and the feature sections perf needs to decode them
- * (TRACING_DATA with the generated format texts, EVENT_DESC, HOSTNAME, OSRELEASE, ARCH,
- * NRCPUS, CPUDESC, CMDLINE), in little- or big-endian byte order. Stock `perf script -i FILE`
- * decodes it.
+ * generated ftrace id), a kernel MMAP record (as perf record synthesises), COMM records for
+ * task names, PERF_RECORD_SAMPLE records with IDENTIFIER|IP|TID|TIME|CPU|PERIOD|RAW whose RAW
+ * payload is the event laid out as its format says, FINISHED_ROUND markers, and the feature
+ * sections perf needs to decode them (TRACING_DATA with the generated format texts,
+ * EVENT_DESC, HOSTNAME, OSRELEASE, VERSION, ARCH, NRCPUS, CPUDESC, CMDLINE, SAMPLE_TIME), in
+ * little- or big-endian byte order. Stock `perf script -i FILE` decodes it.
  */
 #ifndef HV_PERF_WRITE_H
 #define HV_PERF_WRITE_H

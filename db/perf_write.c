@@ -4,7 +4,8 @@
  *
  * File layout, as `perf record` lays it out:
  *   header (104 bytes) | sample ids (one u64 per attr) | attrs {perf_event_attr, ids section} |
- *   data: COMM, SAMPLE and FINISHED_ROUND records | feature section table | feature payloads.
+ *   data: the kernel MMAP, then COMM, SAMPLE and FINISHED_ROUND records | feature section table |
+ *   feature payloads.
  * The attrs are known at open (one tracepoint attr per chosen event, config = its ftrace id),
  * so they are written first; records are streamed through a stdio buffer as they come, and
  * the features and the final header are written at close. Memory is constant in the number of
@@ -29,6 +30,7 @@
 /* include/uapi/linux/perf_event.h */
 enum {
 	PERF_TYPE_TRACEPOINT = 2,
+	PERF_RECORD_MMAP = 1,
 	PERF_RECORD_COMM = 3,
 	PERF_RECORD_SAMPLE = 9,
 	PERF_RECORD_FINISHED_ROUND = 68,
@@ -264,6 +266,25 @@ int hv_perfw_comm(struct hv_perfw *w, int32_t pid, int32_t tid, const char *comm
 	return rc;
 }
 
+/* The kernel map perf record synthesises first ([kernel.kallsyms]_text at the ppc64 kernel
+ * base, pid -1): with it, `perf report` knows the samples are kernel ones and does not warn
+ * about restricted kernel maps. Sample IPs are 0 and resolve to no symbol. */
+static int kernel_mmap(struct hv_perfw *w)
+{
+	static const char name[] = "[kernel.kallsyms]_text";
+	const uint64_t base = 0xc000000000000000ull;
+	rec_begin(w, PERF_RECORD_MMAP, PERF_RECORD_MISC_KERNEL);
+	hv_pbuf_u32(&w->rec, UINT32_MAX);	/* pid -1 */
+	hv_pbuf_u32(&w->rec, 0);
+	hv_pbuf_u64(&w->rec, base);		/* start */
+	hv_pbuf_u64(&w->rec, 0x4000000);	/* len */
+	hv_pbuf_u64(&w->rec, base);		/* pgoff: the _text address */
+	hv_pbuf_bytes(&w->rec, name, sizeof name);
+	hv_pbuf_zeros(&w->rec, (8 - sizeof name % 8) % 8);
+	sample_id(w, -1, 0, 0, 0);
+	return rec_end(w);
+}
+
 static int finished_round(struct hv_perfw *w)
 {
 	rec_begin(w, PERF_RECORD_FINISHED_ROUND, 0);
@@ -451,7 +472,7 @@ int hv_perfw_open(const char *path, const struct hv_perfw_opts *o, struct hv_per
 		return rc;
 	}
 	setvbuf(w->f, NULL, _IOFBF, 1 << 20);
-	if ((rc = write_attrs(w)) < 0) {
+	if ((rc = write_attrs(w)) < 0 || (rc = kernel_mmap(w)) < 0) {
 		if (err)
 			*err = w->err;
 		free_writer(w);

@@ -2,7 +2,7 @@
  * Tests of the perf.data writer (db/perf_write.c) that need no perf: the file is read back
  * with a small reader written here from the format description (shared/spec/perf-data.md),
  * in both byte orders: header and magic, attrs (including the big-endian bitfield layout),
- * record framing, sample layout and RAW payload byte order, string truncation, COMM records
+ * record framing, the kernel MMAP, sample layout and RAW payload byte order, string truncation, COMM records
  * and the pid they give samples, FINISHED_ROUND cadence, the feature sections, determinism
  * and the error paths. tests/sh/test_perf_export.sh checks the files with the real perf.
  */
@@ -45,7 +45,7 @@ static uint64_t rd(const struct file *f, size_t off, unsigned size)
 }
 
 struct counts {
-	int samples, comms, rounds, other, bad;
+	int samples, comms, rounds, mmaps, other, bad;
 	size_t first_sample;	/* offset of the first SAMPLE record */
 	size_t first_comm;
 	size_t last_sample;
@@ -74,6 +74,8 @@ static void walk(const struct file *f, struct counts *c)
 			if (!c->comms)
 				c->first_comm = off;
 			c->comms++;
+		} else if (type == 1) {
+			c->mmaps++;
 		} else if (type == 68) {
 			c->rounds++;
 			if (gap > c->max_gap)
@@ -189,6 +191,8 @@ static void check_order(const char *dir, int be)
 		CHECK_EQ_I(c.samples, n + 1);
 		CHECK_EQ_I(c.comms, 2);
 		CHECK_EQ_I(c.other, 0);
+		CHECK_EQ_I(c.mmaps, 1);					/* the kernel map */
+		CHECK_EQ_I(rd(&f, rd(&f, 40, 8), 4), 1);		/* and it comes first */
 		CHECK(c.rounds >= n / 4096 + 1);
 		CHECK(c.max_gap <= 4096);
 		CHECK(c.first_comm < c.first_sample);

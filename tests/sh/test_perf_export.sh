@@ -84,6 +84,13 @@ for order in le be; do
 		notok "perf_write: perf script prints all $want events of the $order file" "rc=$rc lines=$n $(head -3 "$tmp/script.err" | tr '\n' ' ')"
 	fi
 
+	perf report --stdio -i "$f" > "$tmp/report.txt" 2>&1; rc=$?
+	if [ $rc -eq 0 ] && grep -q "of event 'kvm_hv:kvm_guest_exit'" "$tmp/report.txt" && ! grep -qi 'warning' "$tmp/report.txt"; then
+		ok "perf_write: perf report reads the $order file without warnings"
+	else
+		notok "perf_write: perf report reads the $order file without warnings" "rc=$rc $(head -3 "$tmp/report.txt" | tr '\n' ' ')"
+	fi
+
 	perf script -s "$TOP/tests/sh/perfw_perf_dump.py" -i "$f" > "$tmp/perf_$order.txt" 2> "$tmp/py.err"; rc=$?
 	if [ $rc -ne 0 ] && grep -qi 'python.*not\|no scripting' "$tmp/py.err"; then
 		echo "skip - perf_write: field-by-field comparison ($order) # this perf has no Python scripting"
