@@ -6,7 +6,8 @@
  * Every event type of the store that is one of hvtrace's known events with the same field
  * layout, and has events, gets a tracepoint attr; events of other types (defined only by a
  * file's format) are skipped and counted. The task table becomes COMM records. Host facts come
- * from the meta table when present (hostname, os_release, arch, cpudesc or cpu, nrcpus).
+ * from the meta table when present (hostname, os_release, cpudesc or cpu, nrcpus); the arch
+ * follows the byte order (ppc64le, or ppc64 with --big-endian).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@ struct export {
 	struct hv_store *st;
 	struct hv_perfw *w;
 	struct hv_err err;
-	int known_of[256];	/* store type -> HV_EV id, or -1 (types beyond 256 are skipped) */
+	int *known_of;		/* store type -> HV_EV id, or -1 */
+	int ntypes;
 	int ev[HV_EV_COUNT];
 	int nev;
 	uint64_t skipped;
@@ -42,12 +44,13 @@ static int known_id(const struct hv_event_def *d)
 	return hv_event_index(k);
 }
 
-static void choose_types(struct export *x)
+static int choose_types(struct export *x)
 {
-	int n = hv_store_ntypes(x->st);
-	for (int t = 0; t < 256; t++)
+	int n = x->ntypes = hv_store_ntypes(x->st);
+	if (!(x->known_of = calloc((size_t)n + 1, sizeof *x->known_of)))
+		return hv_err_set(&x->err, HV_E_NOMEM, "out of memory");
+	for (int t = 0; t < n; t++) {
 		x->known_of[t] = -1;
-	for (int t = 0; t < n && t < 256; t++) {
 		int id = known_id(hv_store_type_def(x->st, t));
 		if (id < 0 || hv_store_type_count(x->st, t) == 0)
 			continue;
@@ -59,6 +62,7 @@ static void choose_types(struct export *x)
 	}
 	if (x->nev == 0)	/* an empty trace still makes a valid file */
 		x->ev[x->nev++] = HV_EV_KVM_GUEST_EXIT;
+	return 0;
 }
 
 static char *meta(struct export *x, const char *key)
@@ -94,7 +98,7 @@ static int write_events(struct export *x)
 	struct hv_sink sink = hv_perfw_sink(x->w);
 	const struct hv_row *row;
 	while ((rc = hv_reader_next(rd, &row, &x->err)) == 1) {
-		int id = row->type >= 0 && row->type < 256 ? x->known_of[row->type] : -1;
+		int id = row->type >= 0 && row->type < x->ntypes ? x->known_of[row->type] : -1;
 		if (id < 0) {
 			x->skipped++;
 			continue;
@@ -108,7 +112,7 @@ static int write_events(struct export *x)
 
 static int run(struct export *x, const char *out, struct hv_perfw_opts *o)
 {
-	char *host = meta(x, "hostname"), *rel = meta(x, "os_release"), *arch = meta(x, "arch");
+	char *host = meta(x, "hostname"), *rel = meta(x, "os_release");
 	char *desc = meta(x, "cpudesc"), *cpu = meta(x, "cpu"), *ncpus = meta(x, "nrcpus");
 	char desc_buf[300];
 	if (!desc && cpu) {
@@ -119,16 +123,15 @@ static int run(struct export *x, const char *out, struct hv_perfw_opts *o)
 	}
 	o->hostname = host;
 	o->osrelease = rel;
-	/* a recorded arch of the other byte order would contradict the file */
-	o->arch = arch && (strcmp(arch, "ppc64") == 0) == (o->big_endian != 0) ? arch : NULL;
+	o->arch = NULL;	/* ppc64le or ppc64: follows the byte order chosen */
 	o->ncpus = ncpus ? atoi(ncpus) : 0;
-	choose_types(x);
+	int rc = choose_types(x);
 	o->events = x->ev;
 	o->nevents = x->nev;
-	int rc = hv_perfw_open(out, o, &x->w, &x->err);
+	if (rc == 0)
+		rc = hv_perfw_open(out, o, &x->w, &x->err);
 	free(host);
 	free(rel);
-	free(arch);
 	free(desc);
 	free(cpu);
 	free(ncpus);
@@ -190,6 +193,7 @@ int cmd_perf_export(int argc, char **argv)
 	}
 	int rc = run(&x, out, &o);
 	hv_store_close(x.st);
+	free(x.known_of);
 	free(cmdline);
 	return rc < 0 ? cli_fail("perf-export", &x.err) : HV_EXIT_OK;
 }
