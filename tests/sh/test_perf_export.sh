@@ -22,43 +22,43 @@ check() { # NAME COMMAND...: ok if the command succeeds
 	if "$@" > "$tmp/out" 2>&1; then ok "$n"; else notok "$n" "$(tail -3 "$tmp/out" | tr '\n' ' ')"; fi
 }
 
-check "perf_write: helper builds the test store" "$HELPER" make "$tmp/t.db" 400
+check "perf_export: helper builds the test store" "$HELPER" make "$tmp/t.db" 400
 "$HELPER" dump "$tmp/t.db" > "$tmp/expected.txt"
 nknown=$(find "$TOP/$BUILD/formats" -name format | wc -l)
 ntypes=$(cut -f1 "$tmp/expected.txt" | sort -u | wc -l)
-[ "$nknown" -gt 20 ] && [ "$ntypes" -eq "$nknown" ] && ok "perf_write: the test store covers all $nknown known events" \
-	|| notok "perf_write: the test store covers all $nknown known events" "$ntypes types"
+[ "$nknown" -gt 20 ] && [ "$ntypes" -eq "$nknown" ] && ok "perf_export: the test store covers all $nknown known events" \
+	|| notok "perf_export: the test store covers all $nknown known events" "$ntypes types"
 
-check "perf_write: export little-endian" "$HVTRACE" perf-export "$tmp/t.db" -o "$tmp/le.data"
-grep -q 'skipped [1-9][0-9]* events' "$tmp/out" && ok "perf_write: unknown event types are skipped and counted" \
-	|| notok "perf_write: unknown event types are skipped and counted" "$(cat "$tmp/out")"
-check "perf_write: export big-endian" "$HVTRACE" perf-export "$tmp/t.db" -o "$tmp/be.data" --big-endian
+check "perf_export: export little-endian" "$HVTRACE" perf-export "$tmp/t.db" -o "$tmp/le.data"
+grep -q 'skipped [1-9][0-9]* events' "$tmp/out" && ok "perf_export: unknown event types are skipped and counted" \
+	|| notok "perf_export: unknown event types are skipped and counted" "$(cat "$tmp/out")"
+check "perf_export: export big-endian" "$HVTRACE" perf-export "$tmp/t.db" -o "$tmp/be.data" --big-endian
 
 magic() { od -An -c -N8 "$1" | tr -d ' \n'; }
 [ "$(magic "$tmp/le.data")" = PERFILE2 ] && [ "$(magic "$tmp/be.data")" = 2ELIFREP ] \
-	&& ok "perf_write: magic in each byte order" || notok "perf_write: magic in each byte order" "$(magic "$tmp/le.data") $(magic "$tmp/be.data")"
+	&& ok "perf_export: magic in each byte order" || notok "perf_export: magic in each byte order" "$(magic "$tmp/le.data") $(magic "$tmp/be.data")"
 
 # determinism: the same command on the same store gives the same bytes
 mkdir "$tmp/d"
 (cd "$tmp/d" && "$HVTRACE" perf-export ../t.db -o x.data --big-endian >/dev/null && mv x.data y.data &&
 	"$HVTRACE" perf-export ../t.db -o x.data --big-endian >/dev/null)
-check "perf_write: same input gives a byte-identical file" cmp "$tmp/d/x.data" "$tmp/d/y.data"
-if cmp -s "$tmp/le.data" "$tmp/be.data"; then notok "perf_write: byte orders differ" "identical"; else ok "perf_write: byte orders differ"; fi
+check "perf_export: same input gives a byte-identical file" cmp "$tmp/d/x.data" "$tmp/d/y.data"
+if cmp -s "$tmp/le.data" "$tmp/be.data"; then notok "perf_export: byte orders differ" "identical"; else ok "perf_export: byte orders differ"; fi
 
 # CLI error paths
 "$HVTRACE" perf-export "$tmp/t.db" -o "$tmp/le.data" > "$tmp/out" 2>&1; rc=$?
-[ $rc -eq 2 ] && grep -q exists "$tmp/out" && ok "perf_write: refuses to overwrite without --force" \
-	|| notok "perf_write: refuses to overwrite without --force" "rc=$rc"
+[ $rc -eq 2 ] && grep -q exists "$tmp/out" && ok "perf_export: refuses to overwrite without --force" \
+	|| notok "perf_export: refuses to overwrite without --force" "rc=$rc"
 "$HVTRACE" perf-export "$tmp/nothere.db" -o "$tmp/n.data" > /dev/null 2>&1; rc=$?
-[ $rc -eq 2 ] && [ ! -e "$tmp/n.data" ] && ok "perf_write: missing database is a usage error" \
-	|| notok "perf_write: missing database is a usage error" "rc=$rc"
+[ $rc -eq 2 ] && [ ! -e "$tmp/n.data" ] && ok "perf_export: missing database is a usage error" \
+	|| notok "perf_export: missing database is a usage error" "rc=$rc"
 "$HVTRACE" perf-export "$tmp/t.db" > /dev/null 2>&1; rc=$?
-[ $rc -eq 2 ] && ok "perf_write: -o is required" || notok "perf_write: -o is required" "rc=$rc"
-ls "$tmp" | grep -q '\.tmp\.' && notok "perf_write: no temporary files left" "$(ls "$tmp")" \
-	|| ok "perf_write: no temporary files left"
+[ $rc -eq 2 ] && ok "perf_export: -o is required" || notok "perf_export: -o is required" "rc=$rc"
+ls "$tmp" | grep -q '\.tmp\.' && notok "perf_export: no temporary files left" "$(ls "$tmp")" \
+	|| ok "perf_export: no temporary files left"
 
 if ! command -v perf > /dev/null 2>&1; then
-	echo "skip - perf_write: perf decodes the files # perf is not installed"
+	echo "skip - perf_export: perf decodes the files # perf is not installed"
 	exit 0
 fi
 
@@ -68,49 +68,52 @@ for order in le be; do
 		arch=ppc64le; [ $order = be ] && arch=ppc64
 		if grep -q "^# arch : $arch\$" "$tmp/hdr.txt" && grep -q 'name = kvm_hv:kvm_guest_exit' "$tmp/hdr.txt" &&
 		   grep -q 'sample_id_all = 1' "$tmp/hdr.txt" && grep -q 'cpudesc : POWER8' "$tmp/hdr.txt"; then
-			ok "perf_write: perf report --header-only accepts the $order file"
+			ok "perf_export: perf report --header-only accepts the $order file"
 		else
-			notok "perf_write: perf report --header-only accepts the $order file" "$(head -20 "$tmp/hdr.txt" | tr '\n' ' ')"
+			notok "perf_export: perf report --header-only accepts the $order file" "$(head -20 "$tmp/hdr.txt" | tr '\n' ' ')"
 		fi
 	else
-		notok "perf_write: perf report --header-only accepts the $order file" "$(tail -3 "$tmp/hdr.txt")"
+		notok "perf_export: perf report --header-only accepts the $order file" "$(tail -3 "$tmp/hdr.txt")"
 	fi
 
 	perf script -i "$f" > "$tmp/script.txt" 2> "$tmp/script.err"; rc=$?
+	cp "$tmp/script.txt" "$tmp/script_$order.txt"
 	n=$(wc -l < "$tmp/script.txt"); want=$(wc -l < "$tmp/expected.txt")
 	if [ $rc -eq 0 ] && [ "$n" -eq "$want" ] && ! grep -qi 'warning\|error\|fail' "$tmp/script.err"; then
-		ok "perf_write: perf script prints all $want events of the $order file"
+		ok "perf_export: perf script prints all $want events of the $order file"
 	else
-		notok "perf_write: perf script prints all $want events of the $order file" "rc=$rc lines=$n $(head -3 "$tmp/script.err" | tr '\n' ' ')"
+		notok "perf_export: perf script prints all $want events of the $order file" "rc=$rc lines=$n $(head -3 "$tmp/script.err" | tr '\n' ' ')"
 	fi
 
 	perf report --stdio -i "$f" > "$tmp/report.txt" 2>&1; rc=$?
 	if [ $rc -eq 0 ] && grep -q "of event 'kvm_hv:kvm_guest_exit'" "$tmp/report.txt" && ! grep -qi 'warning' "$tmp/report.txt"; then
-		ok "perf_write: perf report reads the $order file without warnings"
+		ok "perf_export: perf report reads the $order file without warnings"
 	else
-		notok "perf_write: perf report reads the $order file without warnings" "rc=$rc $(head -3 "$tmp/report.txt" | tr '\n' ' ')"
+		notok "perf_export: perf report reads the $order file without warnings" "rc=$rc $(head -3 "$tmp/report.txt" | tr '\n' ' ')"
 	fi
 
 	perf script -s "$TOP/tests/sh/perfw_perf_dump.py" -i "$f" > "$tmp/perf_$order.txt" 2> "$tmp/py.err"; rc=$?
 	if [ $rc -ne 0 ] && grep -qi 'python.*not\|no scripting' "$tmp/py.err"; then
-		echo "skip - perf_write: field-by-field comparison ($order) # this perf has no Python scripting"
+		echo "skip - perf_export: field-by-field comparison ($order) # this perf has no Python scripting"
 		continue
 	fi
 	if $PY "$TOP/tests/sh/perfw_check.py" "$tmp/expected.txt" "$tmp/perf_$order.txt" > "$tmp/cmp.txt" 2>&1; then
-		ok "perf_write: every event perf decodes equals the store's row, field by field ($order)"
+		ok "perf_export: every event perf decodes equals the store's row, field by field ($order)"
 	else
-		notok "perf_write: every event perf decodes equals the store's row, field by field ($order)" "see below"
+		notok "perf_export: every event perf decodes equals the store's row, field by field ($order)" "see below"
 	fi
 	cat "$tmp/cmp.txt"
 done
+
+check "perf_export: perf script prints the same text for both byte orders" cmp "$tmp/script_le.txt" "$tmp/script_be.txt"
 
 # the checker notices a wrong value (flip one stored field in the expectation)
 awk -F'\t' 'BEGIN { OFS = "\t" } NR == 7 { split($7, a, ":"); $7 = a[1] ":" a[2] ":" a[3] ":" (a[4] + 1) } { print }' \
 	"$tmp/expected.txt" > "$tmp/wrong.txt"
 if [ -f "$tmp/perf_le.txt" ]; then
 	if $PY "$TOP/tests/sh/perfw_check.py" "$tmp/wrong.txt" "$tmp/perf_le.txt" > "$tmp/cmp.txt" 2>&1; then
-		notok "perf_write: the checker catches a wrong field" "passed"
+		notok "perf_export: the checker catches a wrong field" "passed"
 	else
-		ok "perf_write: the checker catches a wrong field"
+		ok "perf_export: the checker catches a wrong field"
 	fi
 fi
