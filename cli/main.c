@@ -23,7 +23,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: hvtrace SUBCOMMAND [options] (hvtrace SUBCOMMAND --help for its options)\n\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 }
 
 int cmd_help(int argc, char **argv)
