@@ -15,6 +15,7 @@ static const struct hv_cmd commands[] = {
 	{ "events", "print events in trace order, like perf script", cmd_events },
 	{ "sql", "run an SQL query on a trace database", cmd_sql },
 	{ "demo-db", "write a small database from a built-in event sequence", cmd_demo_db },
+	{ "perf-export", "write a trace as a perf.data file that perf script decodes", cmd_perf_export },
 	{ "help", "list the subcommands, or show one's help", cmd_help },
 };
 
@@ -22,7 +23,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: hvtrace SUBCOMMAND [options] (hvtrace SUBCOMMAND --help for its options)\n\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
 }
 
 int cmd_help(int argc, char **argv)
