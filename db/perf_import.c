@@ -22,6 +22,8 @@ struct import_extra {
 	uint64_t last_ts[MAX_CPUS];	/* last sample time per cpu: start of a lost window */
 	uint64_t unknown[256];		/* record types seen but not understood */
 	uint64_t no_raw, bad_samples, no_attr, lost_records;
+	uint64_t lost_sum, lost_samples_sum;
+	uint64_t first_ts, max_ts;		/* over all samples read so far */	/* LOST counts; LOST_SAMPLES counts */
 };
 
 static struct import_extra *X(struct perf_reader *r)
@@ -113,7 +115,14 @@ static int rec_lost(struct perf_reader *r, const uint8_t *p, uint32_t n, int sam
 	int32_t cpu = s.has_cpu ? (int32_t)s.cpu : -1;
 	uint64_t to = s.has_time ? s.time : 0;
 	uint64_t from = cpu >= 0 && cpu < MAX_CPUS && X(r)->last_ts[cpu] ? X(r)->last_ts[cpu] : to;
-	r->res->lost += count;
+	if (to == 0) {	/* no time: perf's end-of-run totals; the window is the whole trace */
+		from = X(r)->first_ts;
+		to = X(r)->max_ts;
+	}
+	if (samples)
+		X(r)->lost_samples_sum += count;
+	else
+		X(r)->lost_sum += count;
 	X(r)->lost_records++;
 	if (samples && (pr16(r->swap, p + 4) & 0x8000))
 		return hv_store_add_lost(r->st, cpu, from, to, count, "perf:dropped_by_bpf", err);
@@ -143,6 +152,10 @@ static int rec_sample(struct perf_reader *r, const uint8_t *p, uint32_t n, uint6
 	int32_t pid = s.has_tid ? (int32_t)s.tid : (s.raw_size >= 8 ? (int32_t)pr32(r->swap, s.raw + 4) : -1);
 	if (cpu >= 0 && cpu < MAX_CPUS)
 		X(r)->last_ts[cpu] = s.time;
+	if (!X(r)->first_ts || s.time < X(r)->first_ts)
+		X(r)->first_ts = s.time;
+	if (s.time > X(r)->max_ts)
+		X(r)->max_ts = s.time;
 	if (perf_order_push(r->order, s.time, cpu, pid, s.raw, s.raw_size) < 0)
 		return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", r->path);
 	return perf_order_check(r, err);
@@ -252,6 +265,9 @@ static int write_stats(struct perf_reader *r, struct hv_err *err)
 {
 	struct import_extra *x = X(r);
 	int rc = 0;
+	/* perf names the idle task (pid 0) "swapper" without any COMM record: so do we */
+	if (!task_find(r, 0))
+		rc = task_set(r, 0, 0, "swapper", 0, err);
 	char key[64];
 	for (int t = 0; t < 256 && rc == 0; t++)
 		if (x->unknown[t]) {
@@ -274,6 +290,9 @@ static int write_stats(struct perf_reader *r, struct hv_err *err)
 		rc = perf_stat(r, "truncated_at", (int64_t)r->res->truncated_at, key, err);
 	}
 	r->res->skipped += x->no_raw + x->bad_samples + x->no_attr;
+	/* perf synthesises LOST_SAMPLES at the end of a run from each event's PERF_FORMAT_LOST
+	 * count: the same samples its LOST records already reported. Count them only alone. */
+	r->res->lost = x->lost_sum ? x->lost_sum : x->lost_samples_sum;
 	return rc;
 }
 
