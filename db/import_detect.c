@@ -19,13 +19,15 @@ enum hv_import_format hv_import_detect(const char *path, struct hv_err *err)
 	}
 	size_t n = fread(b, 1, sizeof b, f);
 	fclose(f);
-	if (n >= 8 && (memcmp(b, "PERFILE2", 8) == 0 || memcmp(b, "2ELIFREP", 8) == 0))
+	/* a file shorter than the magic but starting like it is a truncated perf.data */
+	size_t k = n < 8 ? n : 8;
+	if (n > 0 && (memcmp(b, "PERFILE2", k) == 0 || memcmp(b, "2ELIFREP", k) == 0))
 		return HV_FMT_PERF;
 	static const unsigned char tmagic[10] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g' };
 	if (n >= 10 && memcmp(b, tmagic, 10) == 0)
 		return HV_FMT_TRACEDAT;
 	if (n == 0) {
-		hv_err_set(err, HV_E_TRUNCATED, "%s: empty file", path);
+		hv_err_set(err, HV_E_TRUNCATED, "%s: offset 0: empty file", path);
 		return HV_FMT_UNKNOWN;
 	}
 	return HV_FMT_TEXT;

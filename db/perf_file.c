@@ -44,7 +44,7 @@ int perf_open(struct perf_reader *r, struct hv_err *err)
 		return hv_err_set(err, HV_E_IO, "%s: not a regular file", r->path);
 	r->size = (uint64_t)sb.st_size;
 	if (r->size == 0)
-		return hv_err_set(err, HV_E_TRUNCATED, "%s: empty file", r->path);
+		return hv_err_set(err, HV_E_TRUNCATED, "%s: offset 0: empty file", r->path);
 	void *m = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, r->fd, 0);
 	if (m == MAP_FAILED)
 		return hv_err_set(err, HV_E_IO, "%s: cannot map: %s", r->path, strerror(errno));
@@ -469,28 +469,28 @@ int perf_read_features(struct perf_reader *r, struct hv_err *err)
 	for (int b = 0; b < 256; b++)
 		nfeat += (int)((r->features[b / 64] >> (b % 64)) & 1);
 	if (foff < r->data_off || !in_file(r, foff, (uint64_t)nfeat * 16))
-		return hv_err_set(err, HV_E_TRUNCATED, "%s: offset %llu: the feature sections (after the data) are missing: file ends at %llu",
+		return hv_err_set(err, HV_E_TRUNCATED, "%s: offset %llu: the feature sections (after the data) are missing: the file ends at %llu; "
+				  "without the tracing data (event formats) in them no event can be decoded",
 				  r->path, (unsigned long long)foff, (unsigned long long)r->size);
 	int k = 0;
+	uint64_t bad_off = 0;
 	for (int b = 0; b < 256; b++) {
 		if (!((r->features[b / 64] >> (b % 64)) & 1))
 			continue;
 		uint64_t so = foff + 16ull * (uint64_t)k++;
 		uint64_t off = pr64(r->swap, r->map + so), sz = pr64(r->swap, r->map + so + 8);
 		if (!in_file(r, off, sz)) {
-			char key[64];
-			snprintf(key, sizeof key, "perf.feature_outside_file.%d", b);
-			int rc = perf_stat(r, key, 1, "feature section points past the end of the file", err);
-			if (rc < 0)
-				return rc;
-			if (b == FEAT_TRACING_DATA)
-				return hv_err_set(err, HV_E_TRUNCATED, "%s: offset %llu: tracing data section (%llu bytes) runs past the end of the file",
-						  r->path, (unsigned long long)off, (unsigned long long)sz);
+			if (!bad_off || off < bad_off)
+				bad_off = off ? off : so;
 			continue;
 		}
 		int rc = perf_feature(r, b, r->map + off, sz, off, err);
 		if (rc < 0)
 			return rc;
 	}
+	if (bad_off)
+		return hv_err_set(err, HV_E_TRUNCATED, "%s: offset %llu: a feature section runs past the end of the file (%llu bytes)%s",
+				  r->path, (unsigned long long)bad_off, (unsigned long long)r->size,
+				  r->have_tracing ? "" : "; without the tracing data (event formats) no event can be decoded");
 	return 0;
 }

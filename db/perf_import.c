@@ -300,16 +300,20 @@ static int read_data(struct perf_reader *r, struct hv_err *err)
 {
 	if (r->pipe)
 		return perf_cut_records(r, r->map + 16, r->size - 16, 16, err);
-	int rc = perf_read_features(r, err);
-	if (rc == HV_E_TRUNCATED) {
-		r->res->truncated = 1;
-		r->res->truncated_at = r->size;
-		if (!r->have_tracing)
+	struct hv_err ferr = { 0 };
+	int rc = perf_read_features(r, &ferr);
+	int feat_truncated = rc == HV_E_TRUNCATED;
+	if (rc < 0) {
+		if (err)
+			*err = ferr;
+		if (!feat_truncated || !r->have_tracing) {
+			if (feat_truncated) {
+				r->res->truncated = 1;
+				r->res->truncated_at = r->size;
+			}
 			return rc;	/* without formats nothing can be decoded */
-		rc = 0;
+		}
 	}
-	if (rc < 0)
-		return rc;
 	if (!r->have_tracing) {
 		int s = perf_stat(r, "perf.no_tracing_data", 1, "file has no tracepoint formats: no events imported", err);
 		if (s < 0)
@@ -326,7 +330,15 @@ static int read_data(struct perf_reader *r, struct hv_err *err)
 		return hv_err_set(err, HV_E_TRUNCATED, "%s: offset %llu: data section ends past the end of the file",
 				  r->path, (unsigned long long)r->size);
 	}
-	return perf_cut_records(r, r->map + r->data_off, r->data_size, r->data_off, err);
+	rc = perf_cut_records(r, r->map + r->data_off, r->data_size, r->data_off, err);
+	if (rc == 0 && feat_truncated) {
+		r->res->truncated = 1;
+		r->res->truncated_at = r->size;
+		if (err)
+			*err = ferr;
+		return HV_E_TRUNCATED;
+	}
+	return rc;
 }
 
 int hv_import_perf(const char *path, struct hv_store *st, const struct hv_import_opts *o,

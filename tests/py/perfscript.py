@@ -25,6 +25,7 @@ def db_events(db):
     """All events of a trace database in seq order: dicts with seq, ts, cpu, pid, event
     ('system:name'), fields {name: value}, comm (from the task table)."""
     con = sqlite3.connect(db)
+    con.text_factory = lambda b: b.decode(errors="replace")
     tasks = dict(con.execute("SELECT pid, comm FROM task"))
     out = []
     types = con.execute("SELECT system, name, tbl, id FROM event_type").fetchall()
