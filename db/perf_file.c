@@ -106,8 +106,12 @@ int perf_add_attr(struct perf_reader *r, const uint8_t *p, uint64_t n, uint64_t 
 	a->config = pr64(sw, p + 8);
 	a->sample_type = pr64(sw, p + 24);
 	a->read_format = pr64(sw, p + 32);
-	a->flags = pr64(sw, p + 40);
-	if (sw)
+	/* The flags bitfield is not byte-swapped: a big-endian ABI allocates bitfields from the
+	 * most significant bit of each byte, so a big-endian file has the same bytes with the
+	 * bits of each byte reversed. Read it as little-endian bytes, un-reverse if BE. */
+	int file_le = (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) != sw;
+	a->flags = pr64(__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__, p + 40);
+	if (!file_le)
 		a->flags = bitrev_bytes(a->flags);
 	uint64_t have = a->size && a->size < n ? a->size : n;
 	if (have >= 80)
