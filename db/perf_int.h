@@ -124,6 +124,7 @@ struct perf_reader {
 	/* bookkeeping */
 	uint64_t last_ts_in;		/* for clock-going-back stats */
 	uint64_t progress_next;
+	uint64_t released;		/* mapped input before this offset has been let go */
 	int have_tracing;
 	int saw_round;
 	struct import_extra *x;		/* perf_import.c's own bookkeeping */

@@ -13,6 +13,8 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "perf_int.h"
@@ -113,6 +115,19 @@ int perf_compressed(struct perf_reader *r, const uint8_t *p, uint32_t n, uint64_
 	return decompress(r, src, len, off, err);
 }
 
+/* Let go of the mapped input behind pos: every record before it has been copied or used, so
+ * the process's memory does not grow with the file (the pages stay in the page cache). */
+static void release_input(struct perf_reader *r, uint64_t file_pos)
+{
+	const uint64_t step = 64u << 20;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	if (file_pos < r->released + step)
+		return;
+	uint64_t upto = file_pos / page * page;
+	madvise((void *)(r->map + r->released), upto - r->released, MADV_DONTNEED);
+	r->released = upto;
+}
+
 int perf_cut_records(struct perf_reader *r, const uint8_t *p, uint64_t n, uint64_t off, struct hv_err *err)
 {
 	uint64_t pos = 0;
@@ -136,6 +151,8 @@ int perf_cut_records(struct perf_reader *r, const uint8_t *p, uint64_t n, uint64
 			return truncated(r, off + pos, "the bytes that follow this record (tracing data or AUX payload) are cut short", err);
 		pos += size + extra;
 		r->res->records++;
+		if (p == r->map + off)	/* cutting the mapped file itself */
+			release_input(r, off + pos);
 		if (r->opts && r->opts->progress && off + pos >= r->progress_next) {
 			fprintf(stderr, "\rimporting %s: %3.0f%% (%llu events)", r->path,
 				100.0 * (double)(off + pos) / (double)r->size, (unsigned long long)r->res->events);

@@ -423,7 +423,7 @@ int hv_store_create(const char *path, unsigned flags, struct hv_store **out, str
 	int rc = hv_tmpdb_begin(&st->tmp, path, (flags & HV_STORE_FORCE) != 0, err);
 	if (rc < 0)
 		goto fail_nodb;
-	rc = sqlite3_open_v2(st->tmp.named, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	rc = sqlite3_open_v2(st->tmp.named, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		rc = hv_sql_err(st, err, rc, "cannot create database");
 		goto fail;
