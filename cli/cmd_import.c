@@ -41,10 +41,11 @@ static double now_s(void)
 }
 
 static void summary(struct hv_store *st, const char *db, enum hv_import_format fmt,
-		    const struct hv_import_result *res, double secs)
+		    const struct hv_import_result *res, double secs, double commit_secs)
 {
-	printf("imported %" PRIu64 " events (%s) into %s in %.2f s (%.0f events/s)\n", res->events,
-	       hv_import_format_name(fmt), db, secs, secs > 0 ? (double)res->events / secs : 0.0);
+	printf("imported %" PRIu64 " events (%s) into %s in %.2f s (%.0f events/s; commit %.2f s)\n",
+	       res->events, hv_import_format_name(fmt), db, secs, secs > 0 ? (double)res->events / secs : 0.0,
+	       commit_secs);
 	if (res->events)
 		printf("time span %.6f .. %.6f s (%.6f s)\n", (double)res->ts_first / 1e9, (double)res->ts_last / 1e9,
 		       (double)(res->ts_last - res->ts_first) / 1e9);
@@ -144,13 +145,14 @@ int cmd_import(int argc, char **argv)
 		return cli_fail("import", &err);
 	}
 	struct hv_err cerr = { 0 };
+	double t1 = now_s();
 	if (hv_store_set_meta(st, "input", in, &cerr) < 0 || hv_store_commit(st, &cerr) < 0) {
 		hv_store_close(st);
 		return cli_fail("import", &cerr);
 	}
-	double secs = now_s() - t0;
+	double t2 = now_s(), secs = t2 - t0;
 	if (!quiet)
-		summary(st, out, fmt, &res, secs);
+		summary(st, out, fmt, &res, secs, t2 - t1);
 	hv_store_close(st);
 	if (rc == HV_E_TRUNCATED) {
 		fprintf(stderr, "hvtrace import: %s\n", err.msg);

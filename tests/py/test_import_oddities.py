@@ -94,3 +94,25 @@ def test_default_output_name(tmp_path):
     r = subprocess.run([HVTRACE, "import", src, "--format", "perf"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert os.path.exists(src + ".db")
+
+
+def test_no_finished_round(tmp_path):
+    """A file without FINISHED_ROUND markers (other writers) is still put in time order."""
+    data = open(PIPE, "rb").read()
+    start, _, _, recs = walk(data)
+    img = bytearray(data[:start])
+    pos = start
+    for o, s, t in recs:
+        img += data[pos:o]                     # out-of-band bytes (tracing data) stay
+        if t != 68:
+            img += data[o:o + s]
+        pos = o + s
+    img += data[pos:]
+    assert len(img) < len(data)
+    src = str(tmp_path / "norounds.data")
+    open(src, "wb").write(bytes(img))
+    a, b = str(tmp_path / "a.db"), str(tmp_path / "b.db")
+    assert hvimport(PIPE, a).returncode == 0
+    r = hvimport(src, b)
+    assert r.returncode == 0, r.stderr
+    assert db_rows(a) == db_rows(b)
