@@ -27,8 +27,10 @@ struct order_item {
 };
 
 struct perf_order {
-	struct order_item *it;
-	size_t nit, cap;
+	struct order_item *it, *tmp;
+	size_t nit, cap, tmp_cap;
+	size_t *runs;
+	size_t runs_cap;
 	uint8_t *arena, *spare;
 	size_t alen, acap, spare_cap;
 	uint64_t arrivals;
@@ -47,6 +49,8 @@ void perf_order_free(struct perf_order *o)
 	if (!o)
 		return;
 	free(o->it);
+	free(o->tmp);
+	free(o->runs);
 	free(o->arena);
 	free(o->spare);
 	free(o);
@@ -92,29 +96,70 @@ int perf_order_push(struct perf_order *o, uint64_t ts, int32_t cpu, int32_t pid,
 	return 0;
 }
 
-static int cmp_item(const void *a, const void *b)
+static int item_less(const struct order_item *x, const struct order_item *y)
 {
-	const struct order_item *x = a, *y = b;
-	if (x->ts != y->ts)
-		return x->ts < y->ts ? -1 : 1;
-	return x->n < y->n ? -1 : (x->n > y->n);
+	return x->ts < y->ts || (x->ts == y->ts && x->n < y->n);
 }
 
-/* Already sorted? (common: one CPU, or a round drained in order) */
-static int sorted(const struct order_item *it, size_t n)
+/* Stable natural merge sort of o->it. A round holds one ascending run per ring-buffer drain
+ * (per CPU), so finding the runs and merging them pairwise costs n log(runs), not n log n. */
+static int sort_items(struct perf_order *o)
 {
-	for (size_t i = 1; i < n; i++)
-		if (cmp_item(&it[i - 1], &it[i]) > 0)
-			return 0;
-	return 1;
+	size_t n = o->nit, nr = 0;
+	if (n < 2)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || item_less(&o->it[i], &o->it[i - 1])) {
+			if (grow((void **)&o->runs, &o->runs_cap, nr + 2, sizeof *o->runs) < 0)
+				return -1;
+			o->runs[nr++] = i;
+		}
+	}
+	if (nr == 1)
+		return 0;	/* already in order */
+	o->runs[nr] = n;
+	if (grow((void **)&o->tmp, &o->tmp_cap, n, sizeof *o->tmp) < 0)
+		return -1;
+	struct order_item *src = o->it, *dst = o->tmp;
+	while (nr > 1) {
+		size_t w = 0;
+		for (size_t r = 0; r < nr; r += 2) {
+			size_t a = o->runs[r], m = o->runs[r + 1], e = r + 2 <= nr ? o->runs[r + 2] : m;
+			size_t i = a, j = m, k = a;
+			if (r + 1 >= nr) {	/* odd run out: copy */
+				memcpy(dst + a, src + a, (m - a) * sizeof *src);
+			} else {
+				while (i < m && j < e)
+					dst[k++] = item_less(&src[j], &src[i]) ? src[j++] : src[i++];
+				memcpy(dst + k, src + i, (m - i) * sizeof *src);
+				k += m - i;
+				memcpy(dst + k, src + j, (e - j) * sizeof *src);
+			}
+			o->runs[w++] = a;
+		}
+		o->runs[w] = n;
+		nr = w;
+		struct order_item *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != o->it) {	/* the result is in tmp: swap the buffers */
+		struct order_item *t = o->it;
+		size_t c = o->cap;
+		o->it = o->tmp;
+		o->cap = o->tmp_cap;
+		o->tmp = t;
+		o->tmp_cap = c;
+	}
+	return 0;
 }
 
 /* Sort, emit the first k items (all with ts <= bound if use_bound), keep the rest. */
 static int emit_upto(struct perf_reader *r, uint64_t bound, int use_bound, size_t max_emit, struct hv_err *err)
 {
 	struct perf_order *o = r->order;
-	if (!sorted(o->it, o->nit))
-		qsort(o->it, o->nit, sizeof *o->it, cmp_item);
+	if (sort_items(o) < 0)
+		return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", r->path);
 	size_t k = 0;
 	while (k < o->nit && k < max_emit && (!use_bound || o->it[k].ts <= bound)) {
 		const struct order_item *x = &o->it[k];
