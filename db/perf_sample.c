@@ -84,10 +84,10 @@ static int64_t read_size(int swap, const uint8_t *p, uint64_t left, uint64_t rf)
 	uint64_t extra = ((rf & PRF_TOTAL_ENABLED) ? 8 : 0) + ((rf & PRF_TOTAL_RUNNING) ? 8 : 0);
 	if (!(rf & PRF_GROUP))
 		return per + extra <= left ? (int64_t)(per + extra) : -1;
-	if (left < 8)
+	if (left < 8 + extra)
 		return -1;
 	uint64_t nr = pr64(swap, p);
-	if (nr > (left - 8 - extra) / per + 1 || 8 + extra + nr * per > left)
+	if (nr > (left - 8 - extra) / per)
 		return -1;
 	return (int64_t)(8 + extra + nr * per);
 }
