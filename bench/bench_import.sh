@@ -44,6 +44,7 @@ record() {
 }
 
 peak_kb() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1"; }
+cpu_s() { awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$1"; }
 wall_s() { sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$1" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'; }
 
 measure() { # file label
@@ -53,10 +54,11 @@ measure() { # file label
 	$TIME -v "$HVTRACE" import "$f" -o "$DIR/b.db" --force --quiet 2>"$DIR/t.imp" >/dev/null
 	$TIME -v perf script -i "$f" 2>"$DIR/t.ps" >/dev/null
 	ti=$(wall_s "$DIR/t.imp"); tp=$(wall_s "$DIR/t.ps")
-	awk -v n="$n" -v ti="$ti" -v tp="$tp" -v mi="$(peak_kb "$DIR/t.imp")" -v mp="$(peak_kb "$DIR/t.ps")" -v l="$2" 'BEGIN {
-		if (ti <= 0) ti = 0.01; if (tp <= 0) tp = 0.01
-		printf "%-6s %9d events  hvtrace import %6.2f s %7.3f M ev/s %6.0f MB | perf script %6.2f s %7.3f M ev/s %6.0f MB | import %.1fx faster\n",
-			l, n, ti, n / ti / 1e6, mi / 1024, tp, n / tp / 1e6, mp / 1024, tp / ti }'
+	ci=$(cpu_s "$DIR/t.imp"); cp=$(cpu_s "$DIR/t.ps")
+	awk -v n="$n" -v ti="$ti" -v tp="$tp" -v ci="$ci" -v cp="$cp" -v mi="$(peak_kb "$DIR/t.imp")" -v mp="$(peak_kb "$DIR/t.ps")" -v l="$2" 'BEGIN {
+		if (ti <= 0) ti = 0.01; if (tp <= 0) tp = 0.01; if (ci <= 0) ci = 0.01
+		printf "%-6s %9d events  hvtrace import %6.2f s %7.3f M ev/s %6.0f MB | perf script %6.2f s %7.3f M ev/s %6.0f MB | import %.1fx faster (CPU time: %.1fx)\n",
+			l, n, ti, n / ti / 1e6, mi / 1024, tp, n / tp / 1e6, mp / 1024, tp / ti, cp / ci }'
 }
 
 echo "bench_import: recording about $EVENTS and $((EVENTS / 2)) sched events in $DIR"
