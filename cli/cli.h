@@ -18,6 +18,7 @@ struct hv_cmd {
 	int (*run)(int argc, char **argv);	/* argv[0] is the subcommand name */
 };
 
+int cmd_import(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_sql(int argc, char **argv);

@@ -11,6 +11,7 @@
 #include "cli.h"
 
 static const struct hv_cmd commands[] = {
+	{ "import", "read a recorded trace (perf.data, trace.dat, text) into a new database", cmd_import },
 	{ "info", "what a trace holds: time span, CPUs, events per type, lost windows, meta", cmd_info },
 	{ "events", "print events in trace order, like perf script", cmd_events },
 	{ "sql", "run an SQL query on a trace database", cmd_sql },

@@ -39,9 +39,9 @@ for t in tests/sh/test_*.sh; do
 done
 if ls tests/py/test_*.py >/dev/null 2>&1; then
 	/usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/py > "$out/py.log" 2>&1; rc=$?
-	p=$(sed -n 's/.* \([0-9][0-9]*\) passed.*/\1/p' "$out/py.log" | tail -1)
-	f=$(sed -n 's/.* \([0-9][0-9]*\) failed.*/\1/p' "$out/py.log" | tail -1)
-	s=$(sed -n 's/.* \([0-9][0-9]*\) skipped.*/\1/p' "$out/py.log" | tail -1)
+	p=$(sed -n 's/^/ /; s/.* \([0-9][0-9]*\) passed.*/\1/p' "$out/py.log" | tail -1)
+	f=$(sed -n 's/^/ /; s/.* \([0-9][0-9]*\) failed.*/\1/p' "$out/py.log" | tail -1)
+	s=$(sed -n 's/^/ /; s/.* \([0-9][0-9]*\) skipped.*/\1/p' "$out/py.log" | tail -1)
 	p=${p:-0}; f=${f:-0}; s=${s:-0}
 	[ $rc -ne 0 ] && [ "$f" -eq 0 ] && { f=1; tail -20 "$out/py.log"; }
 	[ "$f" -ne 0 ] && grep -E 'FAILED|Error' "$out/py.log" | head -20
