@@ -3,10 +3,12 @@
 # (tests/c/helper_tinyguest.c) traced at the same time by perf (kvm:* into perf.data) and by a
 # private ftrace instance (kvm events, extracted with trace-cmd into a trace.dat), so both
 # files hold the same events. Needs root, /dev/kvm, perf, trace-cmd and tracefs.
-# Usage: sh tests/data/record-x86-kvm.sh OUTDIR PREFIX [ITERATIONS]   (from the repo root,
-# after `make build/tests/helper_tinyguest`). Exit 77 when something needed is missing.
+# Usage: sh tests/data/record-x86-kvm.sh OUTDIR PREFIX [ITERATIONS [BUFFER_KB]]   (from the repo
+# root, after `make`). A small BUFFER_KB (4) makes the ftrace ring buffer overwrite events: the
+# per-CPU overrun counts are saved in PREFIX.tracefs-stats.txt. Exit 77 when something needed
+# is missing.
 set -u
-out=$1; p=$2; n=${3:-100}
+out=$1; p=$2; n=${3:-100}; kb=${4:-64}
 guest=${BUILD:-build}/tests/helper_tinyguest
 T=/sys/kernel/tracing
 I=$T/instances/hvtrace_rec_$$
@@ -22,13 +24,14 @@ command -v trace-cmd >/dev/null || need "no trace-cmd"
 mkdir -p "$out"
 mkdir $I || need "cannot create an ftrace instance"
 trap 'rmdir $I 2>/dev/null' EXIT
-echo 64 > $I/buffer_size_kb
+echo $kb > $I/buffer_size_kb
 echo 1 > $I/events/kvm/enable
 echo 1 > $I/tracing_on
 perf record -q -e 'kvm:*' -a -o "$out/$p.data" -- "$guest" "$n" >/dev/null 2>&1 || need "perf record failed"
 echo 0 > $I/tracing_on
 echo 0 > $I/events/kvm/enable
 cat $I/trace > "$out/$p.ftrace.txt"
+for c in $I/per_cpu/cpu*; do echo "${c##*/}"; cat $c/stats; done > "$out/$p.tracefs-stats.txt"
 # trace-cmd saves /proc/kallsyms (megabytes) in the file; show it a one-line stand-in so the
 # fixture stays small. trace-cmd extract -B also removes the instance afterwards.
 ks=$(mktemp); echo 'ffffffff81000000 T _stext' > "$ks"

@@ -4,7 +4,8 @@
 # must import to the same events per type whichever file is imported. Runs on the committed
 # fixtures (tests/data/x86-kvm.*), then on a live recording made now (skipped, saying why,
 # without root, /dev/kvm, perf or trace-cmd). The perf.data import is checked when
-# `hvtrace import` supports it (detected by trying), skipped otherwise.
+# `hvtrace import` supports it (detected by trying), skipped otherwise. Lost events: a run with a
+# 4 KB ftrace buffer imports with its overruns in `lost`.
 BUILD=${BUILD:-build}
 HVTRACE=${HVTRACE:-$BUILD/hvtrace}
 IMP=$BUILD/tests/helper_import
@@ -55,7 +56,37 @@ check_set() {
 	fi
 }
 
+# $1 label, $2 prefix: a recording whose ftrace ring buffer overwrote events. The trace.dat
+# import must hold every entry left in the buffer, and a lost row for each CPU that overran,
+# with the overrun as its count when the ring buffer page stored it (else 0 = unknown).
+check_lost() {
+	l=$1; p=$2
+	if ! "$IMP" tracedat "$p.dat" "$tmp/lost.db" > "$tmp/out" 2>&1; then
+		notok "$l: trace.dat imports" "$(cat "$tmp/out")"; return
+	fi
+	entries=$(awk '/^entries:/ {s += $2} END {print s + 0}' "$p.tracefs-stats.txt")
+	got=$("$HVTRACE" sql "$tmp/lost.db" "SELECT sum(count) FROM event_type" | sed 1d)
+	[ "$entries" = "$got" ] && ok "$l: events equal the ring buffer's entries ($got)" ||
+		notok "$l: events equal the ring buffer's entries" "$got != $entries"
+	bad=""
+	for c in $(awk '/^cpu/ {c = substr($1, 4)} /^overrun:/ && $2 > 0 {print c ":" $2}' "$p.tracefs-stats.txt"); do
+		cpu=${c%%:*}; over=${c#*:}
+		n=$("$HVTRACE" sql "$tmp/lost.db" "SELECT count(*) || ' ' || coalesce(sum(count), 0) FROM lost WHERE cpu = $cpu" | sed 1d)
+		case "$n" in
+		"0 "*) bad="$bad cpu$cpu:no-lost-row" ;;
+		*" 0") ;;
+		*" $over") ;;
+		*) bad="$bad cpu$cpu:$n!=$over" ;;
+		esac
+	done
+	[ -z "$bad" ] && ok "$l: overrun CPUs have lost rows with the overrun count" ||
+		notok "$l: overrun CPUs have lost rows with the overrun count" "$bad"
+	total=$(awk '/^overrun:/ {s += $2} END {print s + 0}' "$p.tracefs-stats.txt")
+	[ "$total" -gt 0 ] && ok "$l: the buffer did overrun ($total)" || notok "$l: the buffer did overrun" "0"
+}
+
 check_set "x86-kvm fixture" tests/data/x86-kvm
+check_lost "x86-kvm-lost fixture" tests/data/x86-kvm-lost
 
 # live: record the same workload now
 mkdir -p "$tmp/live"
@@ -68,6 +99,12 @@ elif [ $rc -ne 0 ]; then
 else
 	ok "live x86 kvm recording"
 	check_set "live x86-kvm" "$tmp/live/live"
-	"$BUILD/tests/test_import_tracedat" "$tmp/live/live.dat" "$tmp/live/live.report.txt" | sed 's/^\(ok\|not ok\|skip\) - /\1 - live: /'
+	"$BUILD/tests/test_import_tracedat" "$tmp/live/live.dat" "$tmp/live/live.report.txt" 2>/dev/null |
+		sed 's/^\(ok\|not ok\|skip\) - /\1 - live: /'
+	if sh tests/data/record-x86-kvm.sh "$tmp/live" lost 3000 4 2> "$tmp/rec.err"; then
+		check_lost "live x86-kvm with a 4 KB ring buffer" "$tmp/live/lost"
+	else
+		notok "live x86 kvm recording with a tiny buffer" "$(tail -1 "$tmp/rec.err")"
+	fi
 fi
 exit 0
