@@ -12,7 +12,9 @@
  * §9 item 4) are stored as 0 and counted per field in stats (text_field_unknown:...). Other
  * events go to a table of their own with one `text` column holding the payload, counted in
  * stats (text_generic:...). Lines that do not parse are counted (text_unparsed...) with the
- * first line number; comment lines (#...) and blank lines are skipped and counted.
+ * first line number; comment lines (#...) and blank lines are skipped and counted. ftrace's
+ * "CPU:N [LOST n EVENTS]" lines go to `lost` (from the previous event's time, the only one known).
+ * Also read: the record-tgid column "comm-pid (tgid)" and trace-cmd report's "instance:" prefix.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -65,6 +67,14 @@ struct tx_state {
 };
 
 /* ---- line header ---- */
+
+static const char *find_n(const char *hay, size_t n, const char *needle, size_t m)
+{
+	for (size_t i = 0; i + m <= n; i++)
+		if (memcmp(hay + i, needle, m) == 0)
+			return hay + i;
+	return NULL;
+}
 
 static int all_digits(const char *s, size_t n)
 {
@@ -121,6 +131,18 @@ static int parse_task(const char *b, const char *e, struct tx_line *l)
 		b++;
 	while (e > b && e[-1] == ' ')
 		e--;
+	if (e > b && e[-1] == ')') {	/* ftrace record-tgid column "comm-pid (tgid)" */
+		const char *o = e - 1;
+		while (o > b && *o != '(')
+			o--;
+		e = o;
+		while (e > b && e[-1] == ' ')
+			e--;
+	}
+	const char *pre = find_n(b, (size_t)(e - b), ":  ", 3);	/* trace-cmd report "instance:  comm-pid" */
+	if (pre)
+		for (b = pre + 3; b < e && *b == ' '; b++)
+			;
 	const char *s = e;
 	while (s > b && s[-1] != ' ' && s[-1] != '-')
 		s--;
@@ -331,6 +353,12 @@ static int tx_line(struct tx_state *s, const char *line, size_t len)
 	if (line[i] == '#' || (len - i > 5 && memcmp(line + i, "cpus=", 5) == 0)) {
 		s->comments++;
 		return 0;
+	}
+	int cpu;
+	unsigned long long lost;
+	if (sscanf(line + i, "CPU:%d [LOST %llu EVENTS]", &cpu, &lost) == 2) {	/* ftrace text */
+		s->res->lost += lost;
+		return hv_store_add_lost(s->st, cpu, s->last_ts, s->last_ts, lost, "text", s->err);
 	}
 	if (parse_line(line, len, &l) < 0) {
 		tx_bad_line(s, line, len);

@@ -348,21 +348,24 @@ static void check_bad_lines(const char *dir)
 		   " qemu-system-ppc   159 [001]    49.570861: kvm:kvm_userspace_exit: reason KVM_EXIT_MMIO (6)\n"
 		   "   qemu-system-ppc-159     [001] d..2.    49.570862: kvm_userspace_exit: reason restart (4)\n"
 		   "\n"
-		   " qemu-system-ppc   159 [000]    49.570863: foo:bar_baz: anything at all\n");
+		   " qemu-system-ppc   159 [000]    49.570863: foo:bar_baz: anything at all\n"
+		   "CPU:1 [LOST 42 EVENTS]\n"
+		   "   qemu-system-ppc-159     (    150) [001] d..2.    49.570864: kvm_userspace_exit: reason KVM_EXIT_IO (2)\n");
 	fclose(f);
 	struct hv_import_result res;
 	struct hv_err err = { 0 };
 	struct hv_store *st = NULL;
 	TEST("text: bad lines and payloads are counted with their line, unknown fields flagged") {
 		CHECK_EQ_I(import_text(in, db, &res, &err), 0);
-		CHECK_EQ_I(res.events, 4);
+		CHECK_EQ_I(res.events, 5);
+		CHECK_EQ_I(res.lost, 42);
 		CHECK_EQ_I(res.skipped, 2);
 		CHECK_EQ_I(hv_store_open(db, 0, &st, &err), 0);
 		if (st) {
 			CHECK_EQ_I(stat_of(st, "text_unparsed_lines"), 1);
 			CHECK_EQ_I(stat_of(st, "text_unparsed:kvm_hv:kvmppc_run_vcpu_enter"), 1);
 			CHECK_EQ_I(stat_of(st, "text_generic:foo:bar_baz"), 1);
-			CHECK_EQ_I(stat_of(st, "text_field_unknown:kvm:kvm_userspace_exit:errno"), 2);
+			CHECK_EQ_I(stat_of(st, "text_field_unknown:kvm:kvm_userspace_exit:errno"), 3);
 			CHECK_EQ_I(stat_of(st, "text_field_unknown:kvm:kvm_userspace_exit:reason"), 1);
 			sqlite3_stmt *s = NULL;
 			sqlite3_prepare_v2(hv_store_sqlite(st), "SELECT detail FROM stats WHERE key = 'text_unparsed_lines'", -1, &s, NULL);
@@ -371,6 +374,12 @@ static void check_bad_lines(const char *dir)
 			sqlite3_prepare_v2(hv_store_sqlite(st), "SELECT reason, cpu, ts FROM kvm__kvm_userspace_exit ORDER BY seq", -1, &s, NULL);
 			CHECK(s && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == 6 &&
 			      sqlite3_column_int64(s, 2) == 49570861000LL);
+			sqlite3_finalize(s);
+			sqlite3_prepare_v2(hv_store_sqlite(st), "SELECT count(*) FROM lost WHERE cpu = 1 AND count = 42", -1, &s, NULL);
+			CHECK(s && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == 1);
+			sqlite3_finalize(s);
+			sqlite3_prepare_v2(hv_store_sqlite(st), "SELECT comm FROM task WHERE pid = 159", -1, &s, NULL);
+			CHECK(s && sqlite3_step(s) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(s, 0), "qemu-system-ppc") == 0);
 			sqlite3_finalize(s);
 		}
 		hv_store_close(st);
@@ -398,6 +407,7 @@ int main(void)
 	}
 	check_file("tests/data/x86-kvm.script.txt", "x86-kvm perf script", NULL, dir, 0);
 	check_file("tests/data/x86-kvm.ftrace.txt", "x86-kvm ftrace", NULL, dir, 0);
+	check_file("tests/data/x86-kvm.report.txt", "x86-kvm trace-cmd report", NULL, dir, 0);
 	check_bad_lines(dir);
 	if (tep)
 		tep_free(tep);
