@@ -546,9 +546,12 @@ static int token_value(const struct tf_item *it, const char *t, size_t n, int64_
 			if (lookup_pairs(it, t, k, &x) == 0) {
 				acc |= x;
 			} else if (k && k < sizeof tmp) {
+				char *ep;
 				memcpy(tmp, t, k);
 				tmp[k] = 0;
-				acc |= (int64_t)strtoull(tmp, NULL, 0);
+				acc |= (int64_t)strtoull(tmp, &ep, 0);
+				if (*ep)	/* e.g. "R+" from a kernel whose format adds a marker */
+					return 1;
 			} else {
 				return 1;
 			}
