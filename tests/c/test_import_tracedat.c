@@ -1,8 +1,9 @@
 /*
  * test_import_tracedat: the trace.dat importer against trace-cmd's own output.
  *
- * Imports tests/data/x86-kvm.dat (or the trace.dat and `trace-cmd report -N` text given as
- * argv[1], argv[2]) and checks: the event count per type equals the count of lines per event in
+ * Imports tests/data/x86-kvm.dat (kvm events in a buffer instance) and x86-kvm-top.dat (the
+ * top-level buffer), or the trace.dat and `trace-cmd report -N` text given as argv[1], argv[2],
+ * and checks: the event count per type equals the count of lines per event in
  * the report; every stored event, in order, has the report's timestamp (us), cpu and pid; and
  * every field of every event is right: a raw record is rebuilt from the stored field values at
  * their format offsets and printed through libtraceevent with the file's print format, which
@@ -20,6 +21,16 @@
 #include "hv_import.h"
 #include "hv_store.h"
 #include "tap.h"
+
+static const char *cur_label = "";
+
+/* Test name "tracedat LABEL: what" (one TEST at a time uses the buffer). */
+static const char *tname(const char *what)
+{
+	static char buf[256];
+	snprintf(buf, sizeof buf, "tracedat %s: %s", cur_label, what);
+	return buf;
+}
 
 struct rline {
 	uint64_t us;
@@ -180,7 +191,7 @@ static int import(const char *in, const char *db, struct hv_import_result *res, 
 
 static void check_counts(struct hv_store *st, const struct report *rp)
 {
-	TEST("tracedat: events per type equal trace-cmd report's") {
+	TEST(tname("events per type equal trace-cmd report's")) {
 		uint64_t total = 0;
 		for (int t = 0; t < hv_store_ntypes(st); t++) {
 			const struct hv_event_def *d = hv_store_type_def(st, t);
@@ -204,7 +215,7 @@ static void check_events(struct hv_store *st, struct tep_handle *tep, const stru
 	struct hv_err err = { 0 };
 	const struct hv_row *row;
 	size_t i = 0, bad = 0;
-	TEST("tracedat: every event's ts, cpu, pid and all fields equal trace-cmd report's") {
+	TEST(tname("every event's ts, cpu, pid and all fields equal trace-cmd report's")) {
 		CHECK_EQ_I(hv_reader_open(st, NULL, &rd, &err), 0);
 		while (rd && hv_reader_next(rd, &row, &err) == 1) {
 			if (i >= rp->n) {
@@ -232,7 +243,7 @@ static void check_meta_tasks(struct hv_store *st, const struct report *rp)
 {
 	char v[64];
 	struct hv_err err = { 0 };
-	TEST("tracedat: meta and task names") {
+	TEST(tname("meta and task names")) {
 		CHECK_EQ_I(hv_store_get_meta(st, "source", v, sizeof v, &err), 1);
 		CHECK_EQ_S(v, "trace.dat");
 		CHECK_EQ_I(hv_store_get_meta(st, "long_size", v, sizeof v, &err), 1);
@@ -294,20 +305,20 @@ static void check_bad_input(const char *good, const char *dir)
 	}
 }
 
-int main(int argc, char **argv)
+/* One trace.dat and its `trace-cmd report -N` text. */
+static void check_one(const char *dat, const char *txt, const char *dir)
 {
-	const char *dat = argc > 1 ? argv[1] : "tests/data/x86-kvm.dat";
-	const char *txt = argc > 2 ? argv[2] : "tests/data/x86-kvm.report.txt";
-	char dir[] = "/tmp/hvtrace-tdXXXXXX", db[512];
+	char db[512];
 	struct report rp = { 0 };
 	struct hv_import_result res;
 	struct hv_err err = { 0 };
-	if (!mkdtemp(dir) || read_report(txt, &rp) < 0) {
-		printf("not ok - tracedat: read %s (%s)\n", txt, strerror(errno));
-		return 1;
+	if (read_report(txt, &rp) < 0) {
+		printf("not ok - tracedat %s: read %s (%s)\n", dat, txt, strerror(errno));
+		return;
 	}
 	snprintf(db, sizeof db, "%s/t.db", dir);
-	TEST("tracedat: fixture imports") {
+	cur_label = strrchr(dat, '/') ? strrchr(dat, '/') + 1 : dat;
+	TEST(tname("fixture imports")) {
 		int rc = import(dat, db, &res, &err);
 		if (rc)
 			printf("#   %s\n", err.msg);
@@ -327,11 +338,25 @@ int main(int argc, char **argv)
 	hv_store_close(st);
 	if (in)
 		tracecmd_close(in);
-	check_bad_input(dat, dir);
 	unlink(db);
-	rmdir(dir);
 	for (size_t i = 0; i < rp.n; i++)
 		free(rp.l[i].info);
 	free(rp.l);
+}
+
+/* No arguments: the fixtures (a buffer instance, and the top-level buffer); or DAT REPORT. */
+int main(int argc, char **argv)
+{
+	char dir[] = "/tmp/hvtrace-tdXXXXXX";
+	if (!mkdtemp(dir))
+		return 1;
+	if (argc > 2) {
+		check_one(argv[1], argv[2], dir);
+	} else {
+		check_one("tests/data/x86-kvm.dat", "tests/data/x86-kvm.report.txt", dir);
+		check_one("tests/data/x86-kvm-top.dat", "tests/data/x86-kvm-top.report.txt", dir);
+		check_bad_input("tests/data/x86-kvm.dat", dir);
+	}
+	rmdir(dir);
 	return tap_exit();
 }
