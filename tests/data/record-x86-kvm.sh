@@ -26,8 +26,12 @@ mkdir $I || need "cannot create an ftrace instance"
 trap 'rmdir $I 2>/dev/null' EXIT
 echo $kb > $I/buffer_size_kb
 echo 1 > $I/events/kvm/enable
+# Both tracers follow only the guest's task (perf per task; ftrace through set_event_pid, set by
+# the task itself before it becomes the guest), so other KVM users on the machine do not leak in.
+echo 1 > $I/options/event-fork 2>/dev/null
 echo 1 > $I/tracing_on
-perf record -q -e 'kvm:*' -a -o "$out/$p.data" -- "$guest" "$n" >/dev/null 2>&1 || need "perf record failed"
+perf record -q -e 'kvm:*' -o "$out/$p.data" -- sh -c "echo \$\$ > $I/set_event_pid && exec $guest $n" \
+	>/dev/null 2>&1 || need "perf record failed"
 echo 0 > $I/tracing_on
 echo 0 > $I/events/kvm/enable
 cat $I/trace > "$out/$p.ftrace.txt"
