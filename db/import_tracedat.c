@@ -84,7 +84,7 @@ static int td_register(struct td_state *s, struct td_src *src, int id, struct td
 	src->types[id] = t;
 	t->ev = ev;
 	t->handle = -1;
-	if (hv_tep_event_def(ev, &t->def, t->fields, t->tf, HV_TEP_MAX_FIELDS) < 0) {
+	if (hv_tep_event_def(ev, &t->def, t->fields, HV_TEP_MAX_FIELDS, t->tf) < 0) {
 		char key[256];
 		snprintf(key, sizeof key, "tracedat_too_many_fields:%s:%s", ev->system, ev->name);
 		*out = t;

@@ -17,8 +17,8 @@ static uint8_t field_kind(const struct tep_format_field *f)
 	return HV_FK_BLOB;
 }
 
-int hv_tep_event_def(struct tep_event *e, struct hv_event_def *out, struct hv_field_def *fields,
-		     struct tep_format_field **tf, int max)
+int hv_tep_event_def(struct tep_event *e, struct hv_event_def *out, struct hv_field_def *fields, int max,
+		     struct tep_format_field **tf)
 {
 	int n = 0, end = 0;
 	memset(out, 0, sizeof *out);
@@ -38,7 +38,9 @@ int hv_tep_event_def(struct tep_event *e, struct hv_event_def *out, struct hv_fi
 		d->is_signed = (f->flags & TEP_FIELD_IS_SIGNED) != 0;
 		d->kind = field_kind(f);
 		d->is_long = (f->flags & TEP_FIELD_IS_LONG) != 0;
-		tf[n++] = f;
+		if (tf)
+			tf[n] = f;
+		n++;
 		if (f->offset + f->size > end)
 			end = f->offset + f->size;
 	}

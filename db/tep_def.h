@@ -15,11 +15,12 @@
 
 #define HV_TEP_MAX_FIELDS 128
 
-/* Fill out (and fields[0..max), tf[0..max) with the tep fields behind them) from e; the
- * strings point into e. Common fields (common_*) are left out. Returns the number of
- * fields, or -1 if e has more than max. */
-int hv_tep_event_def(struct tep_event *e, struct hv_event_def *out, struct hv_field_def *fields,
-		     struct tep_format_field **tf, int max);
+/* Fill out (and fields[0..max), and tf[0..max) with the tep fields behind them; tf may be
+ * NULL) from e; the strings point into e. Common fields (common_*) are left out. Kinds: int
+ * for 1/2/4/8-byte scalars, str for fixed char arrays, blob for other arrays and dynamic
+ * (__data_loc / __rel_loc) fields. Returns the number of fields, or -1 if e has more than max. */
+int hv_tep_event_def(struct tep_event *e, struct hv_event_def *out, struct hv_field_def *fields, int max,
+		     struct tep_format_field **tf);
 
 /* Decode one raw record (data/size, common header included) into vals. Integers are sign-
  * extended when signed; char arrays and blobs point into data; dynamic (__data_loc /
