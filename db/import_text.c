@@ -151,6 +151,10 @@ static int parse_task(const char *b, const char *e, struct tx_line *l)
 	if (!all_digits(s, (size_t)(pe - s)))
 		return -1;
 	l->pid = (int32_t)strtol(slash ? slash + 1 : s, NULL, 10);
+	if (s > b && s[-1] == '-' && (s - 1 == b || s[-2] == ' ')) {	/* perf's " -1": thread unknown */
+		l->pid = -l->pid;
+		s--;
+	}
 	const char *ce = s > b ? s - 1 : s;
 	while (ce > b && ce[-1] == ' ')
 		ce--;

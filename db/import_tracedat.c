@@ -10,6 +10,7 @@
  * record go to `lost` (an unknown count is stored as 0 and counted in stats); task names of
  * the pids seen come from the saved cmdlines.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,8 @@ struct td_state {
 	struct td_src src[16];
 	int nsrc;
 	uint64_t *last_ts;	/* per cpu, for lost windows */
+	uint64_t prev_ts;	/* the previous record's, any cpu */
+	uint64_t out_of_order;
 	int ncpus;
 	int32_t *pids;		/* distinct pids seen, for task names */
 	size_t npids, cap_pids;
@@ -75,6 +78,7 @@ static int td_register(struct td_state *s, struct td_src *src, int id, struct td
 		memset(src->types + src->ntypes, 0, (size_t)(n - src->ntypes) * sizeof *src->types);
 		src->ntypes = n;
 	}
+	assert(!src->types[id]);	/* registered once per event id and buffer */
 	struct tep_event *ev = tep_find_event(src->tep, id);
 	if (!ev)
 		return 0;
@@ -147,6 +151,9 @@ static int td_record(struct td_state *s, struct tracecmd_input *in, struct tep_r
 		return rc;
 	if (rec->cpu >= 0 && rec->cpu < s->ncpus)
 		s->last_ts[rec->cpu] = rec->ts;
+	if (rec->ts < s->prev_ts)	/* libtracecmd merges CPUs by time: should not happen */
+		s->out_of_order++;
+	s->prev_ts = rec->ts;
 	int id = tep_data_type(src->tep, rec);
 	struct td_type *t = id >= 0 && id < src->ntypes ? src->types[id] : NULL;
 	if (!t && (rc = td_register(s, src, id, &t)) < 0)
@@ -285,6 +292,10 @@ static int td_run(struct td_state *s, struct tracecmd_input *top)
 		return s->rc;
 	if (r < 0)
 		return hv_err_set(s->err, HV_E_CORRUPT, "%s: libtracecmd could not read the records", s->path);
+	if (s->out_of_order &&
+	    (rc = hv_store_stat_add(s->st, "tracedat_out_of_order", (int64_t)s->out_of_order,
+				    "records with a timestamp before the previous record's", s->err)) < 0)
+		return rc;
 	return td_tasks(s);
 }
 

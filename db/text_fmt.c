@@ -2,6 +2,7 @@
  * text_fmt: compiles a print format into a template and matches printed payloads against it,
  * recovering field values (see text_fmt.h). Used by the text importer only.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -642,6 +643,8 @@ int hv_text_fmt_parse(const struct hv_text_fmt *f, const char *payload, size_t l
 	}
 	for (int i = 0; i < f->n; i++) {
 		const struct tf_item *it = &f->items[i];
+		/* a field a conversion writes belongs to the event */
+		assert(it->field < (int)def->nfields);
 		if (it->kind == TF_LIT) {
 			if ((size_t)(e - p) < it->litlen || memcmp(p, it->lit, it->litlen) != 0)
 				return -1;

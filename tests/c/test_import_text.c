@@ -53,6 +53,8 @@ static int tline_parse(const char *s, struct tline *t)
 	while (ps > s && isdigit((unsigned char)ps[-1]))
 		ps--;
 	t->pid = atoi(ps);
+	if (ps - 1 > s && ps[-1] == '-' && ps[-2] == ' ')	/* perf's "-1": thread unknown */
+		t->pid = -t->pid;
 	t->cpu = atoi(ob + 1);
 	const char *p = br + 1;
 	unsigned long long sec, frac;
@@ -350,6 +352,7 @@ static void check_bad_lines(const char *dir)
 		   "\n"
 		   " qemu-system-ppc   159 [000]    49.570863: foo:bar_baz: anything at all\n"
 		   "CPU:1 [LOST 42 EVENTS]\n"
+		   "             :-1    -1 [000]    49.570865: kvm:kvm_userspace_exit: reason KVM_EXIT_IO (2)\n"
 		   "   qemu-system-ppc-159     (    150) [001] d..2.    49.570864: kvm_userspace_exit: reason KVM_EXIT_IO (2)\n");
 	fclose(f);
 	struct hv_import_result res;
@@ -357,7 +360,7 @@ static void check_bad_lines(const char *dir)
 	struct hv_store *st = NULL;
 	TEST("text: bad lines and payloads are counted with their line, unknown fields flagged") {
 		CHECK_EQ_I(import_text(in, db, &res, &err), 0);
-		CHECK_EQ_I(res.events, 5);
+		CHECK_EQ_I(res.events, 6);
 		CHECK_EQ_I(res.lost, 42);
 		CHECK_EQ_I(res.skipped, 2);
 		CHECK_EQ_I(hv_store_open(db, 0, &st, &err), 0);
@@ -365,7 +368,7 @@ static void check_bad_lines(const char *dir)
 			CHECK_EQ_I(stat_of(st, "text_unparsed_lines"), 1);
 			CHECK_EQ_I(stat_of(st, "text_unparsed:kvm_hv:kvmppc_run_vcpu_enter"), 1);
 			CHECK_EQ_I(stat_of(st, "text_generic:foo:bar_baz"), 1);
-			CHECK_EQ_I(stat_of(st, "text_field_unknown:kvm:kvm_userspace_exit:errno"), 3);
+			CHECK_EQ_I(stat_of(st, "text_field_unknown:kvm:kvm_userspace_exit:errno"), 4);
 			CHECK_EQ_I(stat_of(st, "text_field_unknown:kvm:kvm_userspace_exit:reason"), 1);
 			sqlite3_stmt *s = NULL;
 			sqlite3_prepare_v2(hv_store_sqlite(st), "SELECT detail FROM stats WHERE key = 'text_unparsed_lines'", -1, &s, NULL);
@@ -376,6 +379,9 @@ static void check_bad_lines(const char *dir)
 			      sqlite3_column_int64(s, 2) == 49570861000LL);
 			sqlite3_finalize(s);
 			sqlite3_prepare_v2(hv_store_sqlite(st), "SELECT count(*) FROM lost WHERE cpu = 1 AND count = 42", -1, &s, NULL);
+			CHECK(s && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == 1);
+			sqlite3_finalize(s);
+			sqlite3_prepare_v2(hv_store_sqlite(st), "SELECT count(*) FROM kvm__kvm_userspace_exit WHERE pid = -1", -1, &s, NULL);
 			CHECK(s && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == 1);
 			sqlite3_finalize(s);
 			sqlite3_prepare_v2(hv_store_sqlite(st), "SELECT comm FROM task WHERE pid = 159", -1, &s, NULL);

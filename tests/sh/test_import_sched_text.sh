@@ -42,7 +42,7 @@ wk='comm=\(.*\) pid=\(-*[0-9]*\) prio=\(-*[0-9]*\) target_cpu=\([0-9]*\)$'
 grep ' sched:sched_wakeup: ' "$tmp/s.txt" | sed "s/.* sched:sched_wakeup: $wk/\1|\2|\3|\4/" > "$tmp/wk.want"
 q "SELECT comm || '|' || f_pid || '|' || prio || '|' || printf('%03d', target_cpu) AS v FROM sched__sched_wakeup ORDER BY seq" > "$tmp/wk.got"
 cmp_lines "sched_wakeup fields equal the text" "$tmp/wk.want" "$tmp/wk.got"
-hd='^ *.* \([0-9][0-9]*\) \[\([0-9]*\)\] *\([0-9]*\.[0-9]*\): *sched:\([a-z_]*\): .*'
+hd='^ *.* \(-*[0-9][0-9]*\) \[\([0-9]*\)\] *\([0-9]*\.[0-9]*\): *sched:\([a-z_]*\): .*'
 grep ' sched:sched_' "$tmp/s.txt" | sed "s/$hd/\1|\2|\3|\4/" > "$tmp/hd.want"
 q "SELECT pid || '|' || printf('%03d', cpu) || '|' || printf('%d.%06d', ts / 1000000000, (ts / 1000) % 1000000) || '|' || name AS v
 	FROM (SELECT seq, pid, cpu, ts, 'sched_switch' AS name FROM sched__sched_switch
