@@ -174,6 +174,8 @@ int cmd_simulate(int argc, char **argv)
 	if (rc == 0)
 		rc = hv_store_commit(st, &herr);
 	if (rc < 0) {
+		if (!herr.msg[0])
+			hv_err_set(&herr, rc, "%s: the simulation stopped (model error %d)", sc.source, rc);
 		hv_sim_destroy(sim);
 		hv_store_close(st);
 		return cli_fail("simulate", &herr);

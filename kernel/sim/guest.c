@@ -2,7 +2,7 @@
  * Guest behaviour and the vcpu tasks' host-side work. While a vcpu executes guest code it
  * computes for a random burst and then acts, drawn from its VM's weights: H_CEDE (idle until
  * its decrementer), a virtual-mode H_IPI to a sibling (exit 0xc00, the host kicks the
- * target), H_PROD, an hcall punted to userspace (H_PUT_TERM_CHAR), an HPT page fault
+ * target; real mode when the target is itself in the guest), H_PROD, an hcall punted to userspace (H_PUT_TERM_CHAR), an HPT page fault
  * (0xe00), or a real-mode H_CONFER. External interrupts arrive at a per-vcpu rate. After
  * kvmppc_run_vcpu returns, the vcpu's own task handles the hcall / fault / userspace exit
  * (kvmppc_vcpu_run_hv) and calls KVM_RUN again.
@@ -75,10 +75,19 @@ void hv_guest_action(struct hv_host *h, struct hv_vcpu *v)
 	v->msr = 0x800000000280b033ULL;
 	struct hv_vcpu *sib = sibling(h, v);
 	if (r < b->w_ipi) {
-		if (sib)
-			exit_for(h, v, HV_TRAP_SYSCALL, HV_H_IPI, (uint64_t)sib->vcpu_id);
-		else
+		if (sib && sib->entered) {
+			/* real-mode H_IPI (icp_rm_set_vcpu_irq): the target runs in a guest
+			 * thread, so an IPI reaches it without leaving the guest */
+			sib->pending_exceptions |= HV_PEXC_EXTERNAL;
+			hv_fast_vcpu_kick(h, sib, HV_KICK_IRQ, h->ctx_cpu);
 			hv_env_guest_run(h, v);
+		} else if (sib) {
+			/* the target must be kicked in the host: H_TOO_HARD, redone in
+			 * virtual mode (kvm_hcall_enter H_IPI) */
+			exit_for(h, v, HV_TRAP_SYSCALL, HV_H_IPI, (uint64_t)sib->vcpu_id);
+		} else {
+			hv_env_guest_run(h, v);
+		}
 		return;
 	}
 	r -= b->w_ipi;
