@@ -69,6 +69,8 @@ void hv_commence_exit(struct hv_host *h, struct hv_cpu *c, struct hv_vcpu *first
 {
 	struct hv_core_run *cr = &c->run;
 	assert(cr->active);
+	/* spec §3: only the runner's task executes the guest on the primary thread */
+	assert(hv_env_cpu_curr(h, c->id) == cr->runner_task);
 	const struct hv_params *p = hv_env_params(h);
 	int ipi_trap = p->cpu_model == 7 ? HV_TRAP_EXTERNAL : HV_TRAP_H_DOORBELL;
 	int fsub = first ? first->vc->sub : 0;

@@ -147,6 +147,7 @@ int hv_run_core(struct hv_host *h, struct hv_vcore *vc)
 	struct hv_vcpu *order[HV_MAX_SUBCORES][HV_MAX_SMT];
 	int norder[HV_MAX_SUBCORES];
 	cr->active_mask = 0;
+	unsigned owned = 0;	/* hardware threads claimed by subcores so far */
 	for (int sub = 0; sub < cr->n_subcores; sub++) {
 		struct hv_vcore *pvc = cr->vc[sub];
 		cr->first_thread[sub] = hv_subcore_first_thread(p, sub);
@@ -154,6 +155,12 @@ int hv_run_core(struct hv_host *h, struct hv_vcore *vc)
 		pvc->sub = sub;
 		pvc->run_cpu = cpu;
 		norder[sub] = runnable_order(h, pvc, order[sub]);
+		/* spec §3: every hardware thread belongs to exactly one vcore during a run */
+		unsigned span = ((1u << cr->subcore_size) - 1) << cr->first_thread[sub];
+		assert(!(owned & span));
+		owned |= span;
+		assert(cr->first_thread[sub] + cr->subcore_size <= p->threads_per_core ||
+		       p->threads_per_subcore < p->threads_per_core);
 		cr->active_mask |= (uint16_t)(1u << cr->first_thread[sub]);
 		for (int j = 0; j < norder[sub]; j++) {
 			/* a vcore never spills out of its subcore */
