@@ -43,7 +43,7 @@ void hv_start_thread(struct hv_host *h, struct hv_vcpu *v, struct hv_vcore *vc, 
 	v->cpu = vc->pcpu;
 	v->thread_cpu = hw_cpu;
 	hv_env_ctx(h, &cpu, &pid);
-	trace_kvmhv_vcpu_place(h, cpu, pid, v, vc->sub, late, hw_cpu, vc->run_cpu);
+	trace_kvmhv_vcpu_place(h, cpu, pid, v, vc->sub, late, hw_cpu, vc->pcpu);
 }
 
 /* ptids of the runnable vcpus of vc for this run, and their order. Returns the count. */

@@ -39,6 +39,17 @@ static void test_default(void)
 			      "AND g.seq < r.seq AND g.seq > coalesce((SELECT max(seq) FROM kvm_hv__kvmppc_run_core q "
 			      "WHERE q.cpu = r.cpu AND q.seq < r.seq), 0)) > r.n_runnable") > 0);
 	}
+	TEST("default scenario: thread placement follows subcore_thread_map {0,4,2,6} + ptid") {
+		if (!st)
+			break;
+		CHECK(sql_int(st, "SELECT count(*) FROM kvm_hv_sched__kvmhv_vcpu_place WHERE hw_cpu != pcpu + ptid "
+			      "OR (pcpu % 8) != (CASE sub WHEN 0 THEN 0 WHEN 1 THEN 4 WHEN 2 THEN 2 ELSE 6 END)") == 0);
+		/* 2-way subcores hold <= 4 threads, 4-way subcores <= 2 (spec 2.5) */
+		CHECK(sql_int(st, "SELECT count(*) FROM kvm_hv_sched__kvmhv_core_plan WHERE "
+			      "(split = 2 AND max(num_threads0, num_threads1) > 4) OR (split = 4 AND "
+			      "max(num_threads0, num_threads1, num_threads2, num_threads3) > 2) OR "
+			      "num_threads0 + num_threads1 + num_threads2 + num_threads3 > 8") == 0);
+	}
 	TEST("default scenario: a late join (kvm_guest_enter by the vcpu's own task outside a window)") {
 		if (!st)
 			break;
