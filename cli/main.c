@@ -15,6 +15,7 @@ static const struct hv_cmd commands[] = {
 	{ "info", "what a trace holds: time span, CPUs, events per type, lost windows, meta", cmd_info },
 	{ "events", "print events in trace order, like perf script", cmd_events },
 	{ "sql", "run an SQL query on a trace database", cmd_sql },
+	{ "simulate", "run the host simulator with the gang-path model into a trace database", cmd_simulate },
 	{ "demo-db", "write a small database from a built-in event sequence", cmd_demo_db },
 	{ "perf-export", "write a trace as a perf.data file that perf script decodes", cmd_perf_export },
 	{ "help", "list the subcommands, or show one's help", cmd_help },
