@@ -21,6 +21,7 @@ struct hv_cmd {
 int cmd_info(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_demo_db(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 

@@ -13,6 +13,7 @@
 static const struct hv_cmd commands[] = {
 	{ "info", "what a trace holds: time span, CPUs, events per type, lost windows, meta", cmd_info },
 	{ "events", "print events in trace order, like perf script", cmd_events },
+	{ "replay", "check a trace against the kernel's rules: violations and a summary per monitor", cmd_replay },
 	{ "sql", "run an SQL query on a trace database", cmd_sql },
 	{ "demo-db", "write a small database from a built-in event sequence", cmd_demo_db },
 	{ "help", "list the subcommands, or show one's help", cmd_help },
