@@ -19,11 +19,12 @@
 #include "rp_int.h"
 
 /* ---- gang path ---- */
-enum { B_UNKNOWN, B_IDLE, B_WINDOW, B_CEDED, B_BLOCKED, B_WOKEN, BNS };
+enum { B_UNKNOWN, B_IDLE, B_WINDOW, B_CEDED, B_BLOCKED, B_WOKEN, B_WIN_BLOCKED, BNS };
 enum { BE_RUN_ENTER, BE_WIN_ENTER, BE_WIN_EXIT_CEDED, BE_WIN_EXIT_BUSY, BE_BLK_ENTER, BE_BLK_EXIT,
        BE_BLK_EXIT_NOWAKE, BE_WAKE_POLL, BE_WAKE_WAIT, BE_WAKE_NONE, BNE };
 
-static const char *const bstates[BNS] = { "UNKNOWN", "IDLE", "IN_WINDOW", "ALL_CEDED", "BLOCKED", "WOKEN" };
+static const char *const bstates[BNS] = { "UNKNOWN", "IDLE", "IN_WINDOW", "ALL_CEDED", "BLOCKED", "WOKEN",
+					  "BLOCKED_IN_WINDOW" };
 static const char *const bevents[BNE] = {
 	"kvmppc_run_vcpu_enter", "kvmppc_run_core Enter", "kvmppc_run_core Exit(all ceded)",
 	"kvmppc_run_core Exit(not all ceded)", "kvmppc_vcore_blocked Enter", "kvmppc_vcore_blocked Exit",
@@ -37,6 +38,7 @@ static const char *const bexpect[BNS] = {
 	"every vcpu ceded: expected a block attempt (vcore_blocked, vcore_wakeup) or a new run",
 	"the runner sleeps in kvmppc_vcore_blocked: expected its Exit",
 	"after kvmppc_vcore_blocked Exit: expected kvmppc_vcore_wakeup(waited=1)",
+	"blocked inside its window (reported at the Enter): expected kvmppc_vcore_blocked Exit",
 };
 static const char in_window[] = "kvmppc_vcore_blocked inside the runner's kvmppc_run_core window";
 
@@ -55,8 +57,12 @@ static const struct rp_trans btab[BNS][BNE] = {
 	[B_WINDOW] = {
 		[BE_WIN_EXIT_CEDED] = GO(B_CEDED), [BE_WIN_EXIT_BUSY] = GO(B_IDLE), [BE_WIN_ENTER] = GO(B_WINDOW),
 		[BE_RUN_ENTER] = GO(B_IDLE),
-		[BE_BLK_ENTER] = BAD(B_UNKNOWN, in_window), [BE_BLK_EXIT] = BAD(B_UNKNOWN, in_window),
-		[BE_BLK_EXIT_NOWAKE] = BAD(B_UNKNOWN, in_window),
+		[BE_BLK_ENTER] = BAD(B_WIN_BLOCKED, in_window), [BE_BLK_EXIT] = BAD(B_WINDOW, in_window),
+		[BE_BLK_EXIT_NOWAKE] = BAD(B_WINDOW, in_window),
+	},
+	[B_WIN_BLOCKED] = {
+		[BE_BLK_EXIT] = GO(B_WINDOW), [BE_BLK_EXIT_NOWAKE] = GO(B_WINDOW), [BE_WIN_EXIT_CEDED] = GO(B_CEDED),
+		[BE_WIN_EXIT_BUSY] = GO(B_IDLE),
 	},
 	[B_CEDED] = {
 		[BE_WIN_ENTER] = GO(B_WINDOW), [BE_BLK_ENTER] = GO(B_BLOCKED), [BE_WAKE_POLL] = GO(B_IDLE),

@@ -168,6 +168,21 @@ static void late_join(struct rp *rp, int d, int wc)
 	}
 }
 
+/* Forget pending late-join candidates of VM tgid (vcpu k, or any if k < 0): the window they
+ * could have joined went by unknown. */
+static void drop_candidates(struct rp *rp, int32_t tgid, int32_t k)
+{
+	for (int d = 0; d < rp->ncpus; d++) {
+		struct rp_cpu *p = &rp->cpus[d];
+		struct rp_task *t = p->used && p->nb == 1 && (p->st_core == C_BURST || p->st_core == C_UNKNOWN)
+			? rp_task_find(rp, p->b[0].pid) : NULL;
+		if (t && t->tgid == tgid && t->vcpu == p->b[0].id && (k < 0 || k == p->b[0].id)) {
+			forget_burst_vcpus(rp, p);
+			p->st_core = C_UNKNOWN;
+		}
+	}
+}
+
 /* The burst pending on CPU d is interrupted by ev (not its Enter). */
 static void interrupt_burst(struct rp *rp, int d, const struct rp_ev *ev)
 {
@@ -479,6 +494,8 @@ static void guest_exit(struct rp *rp, int cpu, const struct rp_ev *ev)
 		struct rp_task *t = rp_task_find(rp, ev->pid);
 		struct rp_vcpu *v = t && t->tgid >= 0 ? rp_vcpu_find(rp, t->tgid, k) : NULL;
 		step(rp, cpu, CE_G_EXIT, ev, NULL);
+		if (s == C_UNKNOWN && t && t->tgid >= 0)
+			drop_candidates(rp, t->tgid, k);
 		if (v && s == C_UNKNOWN)
 			v->st_guest = RP_UNKNOWN;
 		else if (v && s == C_IDLE)
@@ -607,6 +624,8 @@ static void run_core(struct rp *rp, int cpu, const struct rp_ev *ev)
 		close_window(rp, cpu, ev);
 	else if (s != C_IDLE)
 		forget_burst_vcpus(rp, &rp->cpus[cpu]);
+	if (s == C_UNKNOWN)
+		drop_candidates(rp, (int32_t)ev->f[HV_F_KVMPPC_RUN_CORE_TGID], -1);
 	step(rp, cpu, CE_EXIT, ev, NULL);
 }
 

@@ -43,8 +43,8 @@ static const char *const expect[NS] = {
 	"inside kvmppc_run_vcpu: expected kvmppc_run_vcpu_exit",
 	"after kvmppc_run_vcpu_exit with ret RESUME_GUEST: expected kvmppc_run_vcpu_enter",
 	"after kvmppc_run_vcpu_exit(exit=19, ret=2): expected kvm_hcall_enter",
-	"after kvmppc_run_vcpu_exit(ret=4): expected kvm_page_fault_enter, kvm_ppc_instr, "
-	"kvmppc_run_vcpu_enter or kvm_userspace_exit",
+	("after kvmppc_run_vcpu_exit(ret=4): expected kvm_page_fault_enter, kvm_ppc_instr, "
+	 "kvmppc_run_vcpu_enter or kvm_userspace_exit"),
 	"after kvmppc_run_vcpu_exit returning to the host: expected kvm_userspace_exit",
 	"inside a virtual-mode hcall: expected kvm_hcall_exit",
 	"inside H_ENTER_NESTED: expected an L2 kvmppc_run_vcpu_enter or kvm_hcall_exit",
