@@ -490,15 +490,19 @@ static int run_stream(struct rp *rp, struct hv_err *err)
 	struct rp_type_map *map = NULL;
 	struct hv_reader *rd = NULL;
 	int rc = map_types(rp->st, &map, err);
+	int nt = hv_store_ntypes(rp->st), *want = calloc((size_t)(nt ? nt : 1), sizeof *want), nw = 0;
+	for (int t = 0; want && t < nt; t++)
+		if (map[t].id >= 0)
+			want[nw++] = t;	/* read only the tables of events the monitors use */
+	struct hv_filter f = { .types = want, .ntypes = nw };
+	if (rc == 0 && !want)
+		rc = hv_err_set(err, HV_E_NOMEM, "out of memory");
 	if (rc == 0)
-		rc = hv_reader_open(rp->st, NULL, &rd, err);
+		rc = hv_reader_open(rp->st, &f, &rd, err);
 	const struct hv_row *row;
 	while (rc == 0 && !rp->rc && (rc = hv_reader_next(rd, &row, err)) == 1) {
 		rc = 0;
-		rp->sum->events++;
 		const struct rp_type_map *m = &map[row->type];
-		if (m->id < 0)
-			continue;
 		struct rp_ev ev;
 		rp->sum->kvm_events++;
 		if (!decode(m, row, &ev)) {
@@ -526,6 +530,7 @@ static int run_stream(struct rp *rp, struct hv_err *err)
 	}
 	hv_reader_close(rd);
 	free(map);
+	free(want);
 	if (rc == 0 && rp->rc)
 		rc = rp->rc;
 	return rc;
@@ -570,6 +575,7 @@ int hv_replay_run(struct hv_store *st, const struct hv_replay_opts *o, hv_violat
 	rp.chip = load_chip(&rp);
 	if (!rp.no_write && (rc = open_outputs(&rp, err)) < 0)
 		goto out;
+	sum->events = hv_store_nevents(st);
 	rc = run_stream(&rp, err);
 	if (rc == 0) {
 		if (rp.prof->gang) {

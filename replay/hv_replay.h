@@ -67,8 +67,8 @@ struct hv_replay_mon_sum {
 struct hv_replay_summary {
 	char profile[32];
 	char profile_why[256];
-	uint64_t events;	/* rows read */
-	uint64_t kvm_events;	/* rows mapped to a known kvm event */
+	uint64_t events;	/* events in the trace */
+	uint64_t kvm_events;	/* events of the types the monitors use (the rows read) */
 	uint64_t duplicates;	/* byte-identical duplicate records dropped (spec §9.10) */
 	uint64_t missing_fields;	/* kvm events lacking a field the checks need */
 	uint64_t lost_windows;
