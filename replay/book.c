@@ -148,7 +148,7 @@ struct rp_task *rp_task_get(struct rp *rp, int32_t pid)
 	t->pid = pid;
 	t->tgid = t->vcpu = -1;
 	t->last_reason = -1;
-	t->p9_cpu = t->pend_cpu = -1;
+	t->p9_cpu = t->pend_cpu = t->ebusy_cpu = -1;
 	return t;
 }
 
@@ -208,7 +208,7 @@ void rp_book_forget(struct rp *rp, int32_t cpu)
 	for (int i = 0; (t = rp_pool_at(&rp->task_pool, i)) != NULL; i++) {
 		t->st_run = t->st_p9 = RP_UNKNOWN;
 		t->last_reason = -1;
-		t->pend_cpu = -1;
+		t->pend_cpu = t->ebusy_cpu = -1;
 	}
 	for (int i = 0; (v = rp_pool_at(&rp->vcpu_pool, i)) != NULL; i++)
 		v->st_guest = v->st_block = RP_UNKNOWN;

@@ -620,6 +620,11 @@ static void run_core(struct rp *rp, int cpu, const struct rp_ev *ev)
 		}
 		return;
 	}
+	if (s == C_IDLE) {	/* S8: a lone Exit; the runner's kvmppc_run_vcpu_exit must say -EBUSY */
+		struct rp_task *t = rp_task_find(rp, ev->pid);
+		if (t)
+			t->ebusy_cpu = cpu;
+	}
 	if (s == C_RUN || s == C_EXITING)
 		close_window(rp, cpu, ev);
 	else if (s != C_IDLE)
@@ -646,6 +651,13 @@ void rp_mon_core(struct rp *rp, const struct rp_ev *ev)
 	struct rp_vcpu *v;
 	switch (ev->id) {
 	case HV_EV_KVM_GUEST_ENTER:
+		if (t && t->ebusy_cpu >= 0) {
+			rp_checked(rp, RP_MON_CORE_WINDOW);
+			rp_violate(rp, RP_MON_CORE_WINDOW, cpu_obj(t->ebusy_cpu), cstates[C_IDLE], "kvm_guest_enter", ev,
+				   "after a kvmppc_run_core Exit without Enter (S8: -EBUSY) the runner must leave "
+				   "kvmppc_run_vcpu, not run the vcore");
+			t->ebusy_cpu = -1;
+		}
 		guest_enter(rp, cpu, ev);
 		break;
 	case HV_EV_KVM_GUEST_EXIT:
@@ -661,6 +673,15 @@ void rp_mon_core(struct rp *rp, const struct rp_ev *ev)
 			rp_guest_feed(rp, v, RP_G_RUN_ENTER, ev);
 		break;
 	case HV_EV_KVMPPC_RUN_VCPU_EXIT:
+		if (t && t->ebusy_cpu >= 0) {
+			rp_checked(rp, RP_MON_CORE_WINDOW);
+			if (ev->f[HV_F_KVMPPC_RUN_VCPU_EXIT_RET] != -16)
+				rp_violate(rp, RP_MON_CORE_WINDOW, cpu_obj(t->ebusy_cpu), cstates[C_IDLE], "kvmppc_run_vcpu_exit",
+					   ev, "after a kvmppc_run_core Exit without Enter (S8: not on a primary thread, -EBUSY) "
+					   "the runner's kvmppc_run_vcpu_exit must have ret=-16, not %d",
+					   (int)ev->f[HV_F_KVMPPC_RUN_VCPU_EXIT_RET]);
+			t->ebusy_cpu = -1;
+		}
 		v = t && t->tgid >= 0 ? rp_vcpu_find(rp, t->tgid, (int32_t)ev->f[HV_F_KVMPPC_RUN_VCPU_EXIT_VCPU_ID]) : NULL;
 		if (v)
 			rp_guest_feed(rp, v, RP_G_RUN_EXIT, ev);

@@ -91,6 +91,7 @@ struct rp_task {
 	int32_t last_reason;	/* last kvm_userspace_exit reason, -1 unknown */
 	int32_t p9_cpu;		/* CPU of the open guest entry (POWER9 path) */
 	int32_t pend_cpu;	/* CPU holding its single kvm_guest_enter (late-join candidate), -1 */
+	int32_t ebusy_cpu;	/* CPU of a lone kvmppc_run_core Exit it emitted (S8), -1 */
 	uint64_t last_ts, last_seq;
 	uint8_t has_last;
 };

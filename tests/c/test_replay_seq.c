@@ -26,6 +26,7 @@ struct marks {
 	int s4_exit0;		/* the all-ceded window's kvm_guest_exit(v0) */
 	int s7_user_exit;	/* S7: kvm_userspace_exit(10, -4) */
 	int s5_enter;		/* S5: kvmppc_run_core Enter of the piggyback run */
+	int s8_run_exit;	/* S8: the runner's run_vcpu_exit(ret=-16) */
 	int win_enter;		/* an S1 window's kvmppc_run_core Enter */
 };
 
@@ -146,7 +147,7 @@ static void gang_trace(struct trace *t, struct marks *m)
 	CORE(t, 0, A0, 2, 0, 1, A);
 	/* S8: not on a primary thread: a lone Exit, -EBUSY for everyone */
 	CORE(t, 0, A0, 2, 0, 1, A);
-	RUN_EXIT(t, 0, A0, 0, 0, -16);
+	m->s8_run_exit = RUN_EXIT(t, 0, A0, 0, 0, -16);
 	RUN_EXIT(t, 1, A1, 1, 0, -16);
 	USER_EXIT(t, 0, A0, 0, -16);
 	USER_EXIT(t, 1, A1, 0, -16);
@@ -396,6 +397,13 @@ static void test_mutations(void)
 		t.r[m.s7_user_exit].v[0] = 2;
 		tr_replay(&t, NULL, &r);
 		expect_one(&r, "vcpu_run", m.s7_user_exit);
+	}
+	TEST("S8: a lone Exit whose runner leaves with -EINTR, not -EBUSY: core_window, at its run_vcpu_exit") {
+		gang_trace(&t, &m);
+		t.r[m.s8_run_exit].v[2] = -4;
+		t.r[m.s8_run_exit + 2].v[1] = -4;	/* its kvm_userspace_exit says the same */
+		tr_replay(&t, NULL, &r);
+		expect_one(&r, "core_window", m.s8_run_exit);
 	}
 	TEST("piggybacking under a profile without it (E41_preempt): core_window, at the Enter") {
 		gang_trace(&t, &m);
