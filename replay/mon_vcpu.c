@@ -63,7 +63,8 @@ static const struct rp_trans tab[NS][NE] = {
 	[S_OUT] = {
 		[E_RUN_ENTER] = GO(S_IN_RUN), [E_USER_EXIT] = GO(S_OUT),
 		[E_USER_EXIT_BAD] = BAD(S_OUT, "kvm_userspace_exit with no kvm_hv event since the last one must "
-					       "repeat its reason (or 10) with errno -4 (immediate_exit or early signal):"),
+					       "repeat its reason (or 10) with errno -4 (immediate_exit or early signal), "
+					       "or be 17 with -22 (vcpu not sane):"),
 		[E_HC_ENTER] = BAD(S_UNKNOWN, "kvm_hcall_enter not preceded by kvmppc_run_vcpu_exit(exit=19, ret=2)"),
 		[E_HC_EXIT_RESUME] = BAD(S_UNKNOWN, "kvm_hcall_exit without kvm_hcall_enter"),
 		[E_HC_EXIT_HOST] = BAD(S_UNKNOWN, "kvm_hcall_exit without kvm_hcall_enter"),
@@ -117,6 +118,7 @@ const struct rp_automaton rp_aut_vcpu_run = {
 #define KVM_EXIT_MMIO 6
 #define KVM_EXIT_INTR 10
 #define KVM_EXIT_PAPR_HCALL 19
+#define KVM_EXIT_INTERNAL_ERROR 17
 
 static int run_exit_letter(int32_t exit, int32_t ret)
 {
@@ -135,8 +137,9 @@ static int user_exit_ok(const struct rp_task *t, int s, int64_t reason, int64_t 
 	int64_t want_err = 0;
 	int ok;
 	switch (s) {
-	case S_OUT:
-		ok = err == -4 && (t->last_reason < 0 || reason == t->last_reason || reason == KVM_EXIT_INTR);
+	case S_OUT:	/* immediate_exit (-EINTR, reason unchanged), early signal, not sane (-EINVAL) */
+		ok = (err == -4 && (t->last_reason < 0 || reason == t->last_reason || reason == KVM_EXIT_INTR)) ||
+		     (err == -22 && reason == KVM_EXIT_INTERNAL_ERROR);
 		snprintf(why, n, "reason %lld errno %lld, previous reason %d", (long long)reason, (long long)err,
 			 t->last_reason);
 		return ok;

@@ -194,8 +194,9 @@ static inline const char *tr_path(const char *name)
 	return buf[k];
 }
 
-/* Write t, replay it (profile NULL: from meta), fill res. */
-static inline void tr_replay(const struct trace *t, const char *profile, struct result *res)
+/* Write t, replay it (profile NULL: from meta; params may be NULL), fill res. */
+static inline void tr_replay_p(const struct trace *t, const char *profile, const struct hv_replay_param *params,
+			       int nparams, struct result *res)
 {
 	memset(res, 0, sizeof *res);
 	const char *path = tr_path("t.db");
@@ -209,11 +210,16 @@ static inline void tr_replay(const struct trace *t, const char *profile, struct 
 		snprintf(res->err, sizeof res->err, "%s", err.msg);
 		return;
 	}
-	struct hv_replay_opts o = { .profile = profile };
+	struct hv_replay_opts o = { .profile = profile, .params = params, .nparams = nparams };
 	res->rc = hv_replay_run(st, &o, tr_collect, res, &res->sum, &err);
 	if (res->rc < 0)
 		snprintf(res->err, sizeof res->err, "%s", err.msg);
 	hv_store_close(st);
+}
+
+static inline void tr_replay(const struct trace *t, const char *profile, struct result *res)
+{
+	tr_replay_p(t, profile, NULL, 0, res);
 }
 
 static inline void tr_print(const struct result *res)

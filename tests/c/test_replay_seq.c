@@ -418,6 +418,33 @@ static void test_mutations(void)
 		CHECK_EQ_I(n, 1);
 		CHECK_EQ_I(at, m.s5_enter + 1);
 	}
+	TEST("host facts from --param: smt_mode 1 puts v1 outside the master vcore (item 12)") {
+		gang_trace(&t, &m);
+		struct hv_replay_param p[] = { { "vm.1000.smt_mode", "1" } };
+		tr_replay_p(&t, NULL, p, 1, &r);
+		CHECK_EQ_I(r.rc, 0);
+		CHECK(r.n > 0);
+		CHECK(r.n > 0 && !strcmp(r.v[0].monitor, "core_window") && strstr(r.v[0].msg, "master vcore") != NULL);
+	}
+	TEST("host facts from --param: threads_per_core 4 with static split 2 rejects S5 (item 11)") {
+		gang_trace(&t, &m);
+		struct hv_replay_param p[] = { { "threads_per_core", "4" } };
+		tr_replay_p(&t, NULL, p, 1, &r);
+		int found = 0;
+		for (int i = 0; i < r.n && i < TR_MAXV; i++)
+			found |= !strcmp(r.v[i].monitor, "core_window") && r.v[i].seq == (uint64_t)m.s5_enter + 1;
+		CHECK(found);
+		struct hv_replay_param q[] = { { "no_such_fact", "4" } };
+		tr_replay_p(&t, NULL, q, 1, &r);
+		CHECK_EQ_I(r.rc, HV_E_USAGE);
+	}
+	TEST("without host facts the fact-dependent checks are skipped and counted") {
+		gang_trace(&t, &m);
+		t.nmeta = 2;	/* only cpudesc and osrelease */
+		tr_replay(&t, NULL, &r);
+		CHECK_EQ_I(r.n, 0);
+		CHECK(r.sum.mon[3].skipped > 0);
+	}
 	TEST("POWER9: swap a guest enter/exit pair: p9_entry, at the exit now first") {
 		int e;
 		p9_trace(&t, 0, &e);
