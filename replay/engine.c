@@ -153,22 +153,16 @@ static int add_vmsmt(struct rp *rp, int32_t tgid, int smt)
 	return 0;
 }
 
-/* Facts: meta keys NAME, param.NAME or kvm_hv.NAME, then vm.<tgid>.smt_mode; options last. */
+/* Facts: meta keys ending in NAME (see rp_meta_get), then vm.<tgid>.smt_mode; options last. */
 static int load_facts(struct rp *rp, const struct hv_replay_opts *o, struct hv_err *err)
 {
 	static const char *const names[] = { "dynamic_mt_modes", "target_smt_mode", "threads_per_core",
 					      "subcores_per_core", "smt_mode", "indep_threads_mode" };
 	memset(&rp->par, -1, sizeof rp->par);
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		const char *pre[] = { "", "param.", "kvm_hv." };
-		for (int k = 0; k < 3; k++) {
-			char key[64], val[64];
-			struct hv_err e = { 0 };
-			snprintf(key, sizeof key, "%s%s", pre[k], names[i]);
-			if (hv_store_get_meta(rp->st, key, val, sizeof val, &e) == 1 &&
-			    param_int(val, param_slot(rp, names[i])) == 0)
-				break;
-		}
+		char val[64];
+		if (rp_meta_get(rp->st, names[i], val, sizeof val, NULL, 0))
+			param_int(val, param_slot(rp, names[i]));
 	}
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(hv_store_sqlite(rp->st),
@@ -210,12 +204,11 @@ static int load_facts(struct rp *rp, const struct hv_replay_opts *o, struct hv_e
 
 static int load_chip(struct rp *rp)
 {
-	static const char *const keys[] = { "cpudesc", "cpu", "cpuid", NULL };
+	static const char *const keys[] = { "cpudesc", "cpuid", "cpu", NULL };
 	int rp_chip_from(const char *cpu, int *architected);
 	for (int i = 0; keys[i]; i++) {
 		char buf[256];
-		struct hv_err e = { 0 };
-		if (hv_store_get_meta(rp->st, keys[i], buf, sizeof buf, &e) == 1) {
+		if (rp_meta_get(rp->st, keys[i], buf, sizeof buf, NULL, 0)) {
 			int c = rp_chip_from(buf, &rp->nested_l1);
 			if (c)
 				return c;

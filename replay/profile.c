@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "rp_int.h"
 
 /*  name                    kernels                      gang pig wake lean 501 */
@@ -52,15 +54,57 @@ const struct rp_profile *rp_profile_find(const char *name)
 	return NULL;
 }
 
-static int meta(struct hv_store *st, const char *const *keys, char *buf, size_t n, const char **which)
+/* Meta keys are matched loosely, so importers may spell them as they like: the last
+ * component of the key (after any '.', '/' or ':' prefix: "perf.osrelease",
+ * "param.dynamic_mt_modes", "/sys/module/kvm_hv/parameters/dynamic_mt_modes") is compared
+ * with case, '_', '-' and ' ' ignored ("os release" = "osrelease"). Per-VM keys
+ * ("vm.<tgid>.…") never answer a host-wide question. */
+static void normalize(const char *k, char *out, size_t n)
 {
-	for (int i = 0; keys[i]; i++) {
-		struct hv_err e = { 0 };
-		if (hv_store_get_meta(st, keys[i], buf, n, &e) == 1 && buf[0]) {
-			*which = keys[i];
-			return 1;
+	size_t j = 0;
+	for (; *k && j + 1 < n; k++)
+		if ((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9'))
+			out[j++] = *k;
+		else if (*k >= 'A' && *k <= 'Z')
+			out[j++] = (char)(*k - 'A' + 'a');
+	out[j] = 0;
+}
+
+int rp_meta_get(struct hv_store *st, const char *want, char *buf, size_t n, char *key, size_t kn);
+int rp_meta_get(struct hv_store *st, const char *want, char *buf, size_t n, char *key, size_t kn)
+{
+	sqlite3_stmt *s;
+	char w[64], nk[256];
+	int found = 0;
+	normalize(want, w, sizeof w);
+	if (sqlite3_prepare_v2(hv_store_sqlite(st), "SELECT key, value FROM meta ORDER BY length(key)", -1, &s,
+			       NULL) != SQLITE_OK)
+		return 0;
+	while (!found && sqlite3_step(s) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(s, 0), *v = (const char *)sqlite3_column_text(s, 1);
+		if (!k || !v || !v[0] || !strncmp(k, "vm.", 3))
+			continue;
+		const char *last = k;
+		for (const char *c = k; *c; c++)
+			if (*c == '.' || *c == '/' || *c == ':')
+				last = c + 1;
+		normalize(last, nk, sizeof nk);
+		if (!strcmp(nk, w)) {
+			snprintf(buf, n, "%s", v);
+			if (key)
+				snprintf(key, kn, "%s", k);
+			found = 1;
 		}
 	}
+	sqlite3_finalize(s);
+	return found;
+}
+
+static int meta(struct hv_store *st, const char *const *keys, char *buf, size_t n, char *key, size_t kn)
+{
+	for (int i = 0; keys[i]; i++)
+		if (rp_meta_get(st, keys[i], buf, n, key, kn))
+			return 1;
 	return 0;
 }
 
@@ -141,11 +185,10 @@ int hv_replay_choose_profile(struct hv_store *st, char *name, size_t n, char *wh
 			     struct hv_err *err)
 {
 	static const char *const kprof[] = { "profile", "sim.profile", NULL };
-	static const char *const kcpu[] = { "cpudesc", "cpu", "cpuid", NULL };
-	static const char *const krel[] = { "osrelease", "os_release", "kernel", NULL };
-	char buf[256], rel[128];
-	const char *key = NULL, *rkey = NULL;
-	if (meta(st, kprof, buf, sizeof buf, &key)) {
+	static const char *const kcpu[] = { "cpudesc", "cpuid", "cpu", NULL };
+	static const char *const krel[] = { "osrelease", "kernelrelease", "uname_r", NULL };
+	char buf[256], rel[128], key[128] = "", rkey[128] = "";
+	if (meta(st, kprof, buf, sizeof buf, key, sizeof key)) {
 		if (!rp_profile_find(buf))
 			return hv_err_set(err, HV_E_USAGE, "%s: meta %s names unknown profile '%s'",
 					  hv_store_path(st), key, buf);
@@ -154,9 +197,9 @@ int hv_replay_choose_profile(struct hv_store *st, char *name, size_t n, char *wh
 		return 0;
 	}
 	int arch = 0, chip = 0;
-	if (meta(st, kcpu, buf, sizeof buf, &key))
+	if (meta(st, kcpu, buf, sizeof buf, key, sizeof key))
 		chip = rp_chip_from(buf, &arch);
-	int ver = meta(st, krel, rel, sizeof rel, &rkey) ? kernel_version(rel) : -1;
+	int ver = meta(st, krel, rel, sizeof rel, rkey, sizeof rkey) ? kernel_version(rel) : -1;
 	if (!chip) {
 		snprintf(name, n, "mainline");
 		snprintf(why, wn, "no CPU in meta: assuming the current POWER7/POWER8 gang path");

@@ -44,6 +44,8 @@ struct rp_profile {
 	uint8_t trap_501;	/* 0x501 EXTERNAL_LEVEL still a trap value */
 };
 const struct rp_profile *rp_profile_find(const char *name);
+/* A meta value whose key's last component is `want`, case and punctuation ignored (profile.c). */
+int rp_meta_get(struct hv_store *st, const char *want, char *buf, size_t n, char *key, size_t kn);
 
 /* ---- automata ---- */
 struct rp_trans {

@@ -176,6 +176,8 @@ static void test_profiles(void)
 		CHECK_EQ_S(choose("cpuid", "77,512", "osrelease", "4.18.0-394.el8", why, sizeof why), "E415_indep_mode");
 		CHECK_EQ_S(choose("profile", "E31_strict_smt", "cpudesc", "POWER9", why, sizeof why), "E31_strict_smt");
 		CHECK_EQ_S(choose("profile", "E99", NULL, NULL, why, sizeof why), "error");
+		CHECK_EQ_S(choose("perf.os release", "5.15.0", "header.CPUDESC", "POWER9", why, sizeof why),
+			   "E514_p9_always_single");
 		CHECK_EQ_S(choose(NULL, NULL, NULL, NULL, why, sizeof why), "mainline");
 		CHECK(strstr(why, "assuming") != NULL);
 	}
