@@ -210,8 +210,10 @@ void rp_book_forget(struct rp *rp, int32_t cpu)
 		t->last_reason = -1;
 		t->pend_cpu = t->ebusy_cpu = -1;
 	}
-	for (int i = 0; (v = rp_pool_at(&rp->vcpu_pool, i)) != NULL; i++)
+	for (int i = 0; (v = rp_pool_at(&rp->vcpu_pool, i)) != NULL; i++) {
 		v->st_guest = v->st_block = RP_UNKNOWN;
+		v->blk_enter_ts = v->blk_exit_ts = 0;
+	}
 	for (int i = 0; i < rp->ncpus; i++) {
 		struct rp_cpu *c = &rp->cpus[i];
 		if (!c->used || (cpu >= 0 && cpu != i))

@@ -155,6 +155,7 @@ static void block_gang(struct rp *rp, const struct rp_ev *ev)
 		if (ev->f[HV_F_KVMPPC_VCORE_BLOCKED_WHERE] == 0) {
 			letter = BE_BLK_ENTER;
 			v->blk_enter_ts = ev->ts;
+			v->blk_exit_ts = 0;
 		} else {
 			letter = rp->prof->wakeup ? BE_BLK_EXIT : BE_BLK_EXIT_NOWAKE;
 			v->blk_exit_ts = ev->ts;
@@ -169,7 +170,7 @@ static void block_gang(struct rp *rp, const struct rp_ev *ev)
 			return;
 		letter = !rp->prof->wakeup ? BE_WAKE_NONE
 			 : ev->f[HV_F_KVMPPC_VCORE_WAKEUP_WAITED] ? BE_WAKE_WAIT : BE_WAKE_POLL;
-		if (letter == BE_WAKE_WAIT && v->st_block == B_WOKEN) {
+		if (letter == BE_WAKE_WAIT && v->st_block == B_WOKEN && v->blk_enter_ts && v->blk_exit_ts) {
 			uint64_t slept = v->blk_exit_ts - v->blk_enter_ts, ns = (uint64_t)ev->f[HV_F_KVMPPC_VCORE_WAKEUP_NS];
 			if (v->blk_exit_ts >= v->blk_enter_ts && ns + ns / 100 + 10000 < slept)
 				rp_violate(rp, RP_MON_VCORE_BLOCK, (struct rp_obj){ 'v', v->tgid, v->id }, bstates[B_WOKEN],
@@ -226,6 +227,16 @@ static void block_p9(struct rp *rp, const struct rp_ev *ev)
 	}
 	rp_step(rp, RP_MON_VCORE_BLOCK, &rp_aut_block_p9, &v->st_block, letter, ev,
 		(struct rp_obj){ 'v', v->tgid, v->id }, NULL);
+}
+
+void rp_block_forget_vm(struct rp *rp, int32_t tgid)
+{
+	struct rp_vcpu *v;
+	for (int i = 0; (v = rp_pool_at(&rp->vcpu_pool, i)) != NULL; i++)
+		if (v->tgid == tgid) {
+			v->st_block = RP_UNKNOWN;
+			v->blk_enter_ts = v->blk_exit_ts = 0;
+		}
 }
 
 void rp_mon_block(struct rp *rp, const struct rp_ev *ev)

@@ -600,6 +600,8 @@ static void run_core(struct rp *rp, int cpu, const struct rp_ev *ev)
 {
 	struct rp_cpu *c = &rp->cpus[cpu];
 	int s = c->st_core;
+	if (s == C_UNKNOWN)
+		rp_block_forget_vm(rp, (int32_t)ev->f[HV_F_KVMPPC_RUN_CORE_TGID]);
 	if (ev->f[HV_F_KVMPPC_RUN_CORE_WHERE] == 0) {
 		struct rp_task *t = rp_task_find(rp, ev->pid);
 		if (t)

@@ -226,6 +226,8 @@ enum { RP_G_RUN_ENTER, RP_G_RUN_EXIT, RP_G_ENTER, RP_G_EXIT, RP_G_WIN_CLOSE };
 void rp_guest_feed(struct rp *rp, struct rp_vcpu *v, int letter, const struct rp_ev *ev);
 enum { RP_B_WIN_ENTER, RP_B_WIN_EXIT_CEDED, RP_B_WIN_EXIT_BUSY };
 void rp_block_window(struct rp *rp, struct rp_vcpu *v, int what, const struct rp_ev *ev);
+/* A window of VM tgid went by unknown: what its vcpus may do next is unknown too. */
+void rp_block_forget_vm(struct rp *rp, int32_t tgid);
 int rp_task_in_run(const struct rp_task *t);	/* between run_vcpu_enter and exit */
 int rp_vcpu_in_guest(const struct rp_vcpu *v);	/* entered in an open window */
 /* end of trace: report what is still pending (stranded vcpus), write open windows */
