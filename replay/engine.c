@@ -15,6 +15,7 @@
  *     (core_run, core_run_vcpu) are written by mon_core.c; all in one transaction.
  * Memory: per task / vcpu / CPU state only (book.c); nothing is allocated per event.
  */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,6 +400,7 @@ void rp_step(struct rp *rp, int mon, const struct rp_automaton *a, uint8_t *stat
 	     const struct rp_ev *ev, struct rp_obj obj, const char *detail)
 {
 	int s = *state;
+	assert(s < a->nstates && letter >= 0 && letter < a->nevents);
 	if (rp->in_lost) {
 		rp->sum->mon[mon].unverified++;
 		*state = RP_UNKNOWN;
@@ -438,6 +440,26 @@ void rp_violate(struct rp *rp, int mon, struct rp_obj obj, const char *state, co
 }
 
 /* ---- the run ---- */
+
+/* Invariants of the monitor tables: state 0 is UNKNOWN and never reports; every state and
+ * event has a name and every state an expectation sentence. */
+static int automata_ok(void)
+{
+	const struct rp_automaton *all[] = { &rp_aut_vcpu_run, &rp_aut_vcpu_guest, &rp_aut_p9_entry,
+					     &rp_aut_core_window, &rp_aut_block_gang, &rp_aut_block_p9 };
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		const struct rp_automaton *a = all[i];
+		if (strcmp(a->states[0], "UNKNOWN"))
+			return 0;
+		for (int e = 0; e < a->nevents; e++)
+			if (!a->events[e] || a->tab[e].err)
+				return 0;
+		for (int st = 0; st < a->nstates; st++)
+			if (!a->states[st] || !a->expect[st])
+				return 0;
+	}
+	return 1;
+}
 
 static int decode(const struct rp_type_map *m, const struct hv_row *row, struct rp_ev *ev)
 {
@@ -562,6 +584,9 @@ int hv_replay_run(struct hv_store *st, const struct hv_replay_opts *o, hv_violat
 						   : (m != RP_MON_VCPU_GUEST && m != RP_MON_CORE_WINDOW);
 	}
 	sum->nmon = RP_NMON;
+	int tables_ok = automata_ok();
+	assert(tables_ok);
+	(void)tables_ok;
 	rp_book_init(&rp);
 	if ((rc = load_facts(&rp, o, err)) < 0 || (rc = load_lost(&rp, err)) < 0)
 		goto out;
@@ -571,10 +596,8 @@ int hv_replay_run(struct hv_store *st, const struct hv_replay_opts *o, hv_violat
 	sum->events = hv_store_nevents(st);
 	rc = run_stream(&rp, err);
 	if (rc == 0) {
-		if (rp.prof->gang) {
+		if (rp.prof->gang)
 			rp_mon_guest_finish(&rp);
-			rp_mon_core_finish(&rp);
-		}
 		rc = rp.rc;
 	}
 	if (!rp.no_write) {

@@ -692,8 +692,3 @@ void rp_mon_core(struct rp *rp, const struct rp_ev *ev)
 		break;
 	}
 }
-
-void rp_mon_core_finish(struct rp *rp)
-{
-	(void)rp;
-}
