@@ -165,6 +165,13 @@ static int load_facts(struct rp *rp, const struct hv_replay_opts *o, struct hv_e
 		if (rp_meta_get(rp->st, names[i], val, sizeof val, NULL, 0))
 			param_int(val, param_slot(rp, names[i]));
 	}
+	/* A gang-path host runs with its secondary threads offline, so a threads-per-core figure
+	 * taken from the online topology (perf's CPU_TOPOLOGY) counts 1 where the core has 4 or
+	 * 8: with fewer CPUs online than present, do not trust it (a --param still can). */
+	char on[32], av[32];
+	if (rp->par.tpc > 0 && rp_meta_get(rp->st, "nrcpus_online", on, sizeof on, NULL, 0) &&
+	    rp_meta_get(rp->st, "nrcpus_avail", av, sizeof av, NULL, 0) && atoi(av) > atoi(on))
+		rp->par.tpc = -1;
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(hv_store_sqlite(rp->st),
 			       "SELECT key, value FROM meta WHERE key LIKE 'vm.%.smt_mode'", -1, &s, NULL) == SQLITE_OK) {

@@ -438,6 +438,19 @@ static void test_mutations(void)
 		tr_replay_p(&t, NULL, q, 1, &r);
 		CHECK_EQ_I(r.rc, HV_E_USAGE);
 	}
+	TEST("threads_per_core from an online topology with CPUs offline is not trusted") {
+		gang_trace(&t, &m);
+		t.meta[2][1] = "1";	/* threads_per_core as the online siblings show it */
+		tr_meta(&t, "nrcpus_online", "1");
+		tr_meta(&t, "nrcpus_avail", "8");
+		tr_replay(&t, NULL, &r);
+		tr_print(&r);
+		CHECK_EQ_I(r.n, 0);
+		CHECK(r.sum.mon[3].skipped > 0);
+		t.nmeta -= 1;	/* all CPUs online: then 1 thread per core is believed */
+		tr_replay(&t, NULL, &r);
+		CHECK(r.n > 0);
+	}
 	TEST("without host facts the fact-dependent checks are skipped and counted") {
 		gang_trace(&t, &m);
 		t.nmeta = 2;	/* only cpudesc and osrelease */
