@@ -380,8 +380,13 @@ static void report(struct rp *rp, int mon, struct rp_obj obj, const char *state,
 	v.pid = ev->pid;
 	v.ctx_ts = ev->ts;
 	struct rp_cpu *c = ev->cpu >= 0 && ev->cpu < rp->ncpus ? &rp->cpus[ev->cpu] : NULL;
-	if (c && c->ring_n)
-		v.ctx_ts = c->ring_ts[(c->ring_i + 4 - c->ring_n) % 4];
+	for (int k = 1, before = 0; c && k <= c->ring_n && before < 4; k++) {	/* 4th event before it */
+		int i = (c->ring_i + 8 - k) % 8;
+		if (c->ring_seq[i] < ev->seq) {
+			v.ctx_ts = c->ring_ts[i];
+			before++;
+		}
+	}
 	snprintf(v.msg, sizeof v.msg, "%s", msg);
 	if (rp->ins_violation && !rp->rc) {
 		sqlite3_stmt *s = rp->ins_violation;
@@ -546,8 +551,9 @@ static int run_stream(struct rp *rp, struct hv_err *err)
 		c->last_ev = ev;
 		c->has_last_ev = 1;
 		c->ring_ts[c->ring_i] = ev.ts;
-		c->ring_i = (c->ring_i + 1) % 4;
-		if (c->ring_n < 4)
+		c->ring_seq[c->ring_i] = ev.seq;
+		c->ring_i = (c->ring_i + 1) % 8;
+		if (c->ring_n < 8)
 			c->ring_n++;
 	}
 	hv_reader_close(rd);

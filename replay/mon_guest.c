@@ -33,7 +33,7 @@ static const char *const gexpect[GNS] = {
 	"vcpu in the guest: expected its kvm_guest_exit in the same kvmppc_run_core window",
 	"the window the vcpu entered in closed without its kvm_guest_exit",
 };
-static const char strand[] = "the kvmppc_run_core window it entered in closed without its kvm_guest_exit;";
+static const char strand[] = "the kvmppc_run_core window it entered in closed without its kvm_guest_exit";
 
 static const struct rp_trans gtab[GNS][5] = {
 	[G_UNKNOWN] = { [RP_G_RUN_ENTER] = GO(G_RUN), [RP_G_RUN_EXIT] = GO(G_OUT), [RP_G_ENTER] = GO(G_GUEST) },

@@ -134,7 +134,7 @@ struct rp_cpu {
 	/* ordering, context, duplicates */
 	uint64_t last_ts, last_seq;
 	uint8_t has_last;
-	uint64_t ring_ts[4];
+	uint64_t ring_ts[8], ring_seq[8];	/* the last kvm events here, for context */
 	int ring_n, ring_i;
 	struct rp_ev last_ev;
 	uint8_t has_last_ev;
