@@ -59,7 +59,11 @@ static const char *const expect[NS] = {
 static const char bad_reason[] = "kvm_userspace_exit reason/errno differ from how KVM_RUN ended:";
 
 static const struct rp_trans tab[NS][NE] = {
-	[S_UNKNOWN] = { [E_RUN_ENTER] = GO(S_IN_RUN), [E_USER_EXIT] = GO(S_OUT), [E_USER_EXIT_BAD] = GO(S_OUT) },
+	[S_UNKNOWN] = {
+		[E_RUN_ENTER] = GO(S_IN_RUN), [E_USER_EXIT] = GO(S_OUT), [E_USER_EXIT_BAD] = GO(S_OUT),
+		[E_HC_ENTER] = GO(S_IN_HCALL), [E_HC_ENTER_NESTED] = GO(S_IN_NESTED),
+		[E_HC_EXIT_RESUME] = GO(S_H_RESUME), [E_HC_EXIT_HOST] = GO(S_H_HOST),
+	},
 	[S_OUT] = {
 		[E_RUN_ENTER] = GO(S_IN_RUN), [E_USER_EXIT] = GO(S_OUT),
 		[E_USER_EXIT_BAD] = BAD(S_OUT, "kvm_userspace_exit with no kvm_hv event since the last one must "
@@ -262,6 +266,18 @@ void rp_mon_vcpu_run(struct rp *rp, const struct rp_ev *ev)
 		}
 		}
 	}
+	/* A run_vcpu_enter that resynchronised the task may have been an L2 run inside
+	 * H_ENTER_NESTED (S12): until an hcall or userspace event settles it, an hcall_exit
+	 * right after an L2-like run end (not the exit=19 of a punted hcall) resynchronises. */
+	int hcall_event = letter >= E_HC_ENTER && letter <= E_HC_EXIT_HOST;
+	if (t->run_uncertain && (letter == E_HC_EXIT_RESUME || letter == E_HC_EXIT_HOST) &&
+	    (t->st_run == S_X_HOST || t->st_run == S_X_RESUME))
+		t->st_run = RP_UNKNOWN;
+	if (hcall_event || letter == E_USER_EXIT || letter == E_USER_EXIT_BAD || letter == E_PPC_INSTR ||
+	    letter == E_PF_ENTER)
+		t->run_uncertain = 0;
+	else if (letter == E_RUN_ENTER && t->st_run == RP_UNKNOWN)
+		t->run_uncertain = 1;
 	rp_step(rp, RP_MON_VCPU_RUN, &rp_aut_vcpu_run, &t->st_run, letter, ev, obj, why[0] ? why : NULL);
 }
 

@@ -88,6 +88,7 @@ struct rp_task {
 	int32_t tgid, vcpu;	/* -1 unknown */
 	uint8_t st_run;		/* vcpu_run automaton */
 	uint8_t st_p9;		/* p9_entry automaton */
+	uint8_t run_uncertain;	/* resynchronised at a run_vcpu_enter that may be an L2 run */
 	int32_t last_exit, last_ret;	/* last kvmppc_run_vcpu_exit */
 	int64_t hcall_ret;	/* last kvm_hcall_exit ret */
 	int32_t last_reason;	/* last kvm_userspace_exit reason, -1 unknown */

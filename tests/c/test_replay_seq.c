@@ -215,6 +215,24 @@ static int p9_trace(struct trace *t, int nested, int *swap_enter)
 		RUN_EXIT(t, 1, P1, 1, 10, -4);
 		USER_EXIT(t, 1, P1, 10, -4);
 		USER_EXIT(t, 1, P1, 10, -4);
+		/* S12 (L0 view): P1 enters its L2 through H_ENTER_NESTED; L2 exits handled in L0 resume
+		 * the L2, the last one goes back to L1; in round 2 a signal ends the hcall */
+		RUN_ENTER(t, 1, P1, 1, P);
+		G_ENTER(t, 1, P1, 1, 0);
+		G_EXIT(t, 1, P1, 1, 0xc00, 0);
+		RUN_EXIT(t, 1, P1, 1, 19, 2);
+		HC_ENTER(t, 1, P1, 1, 0xf804);
+		RUN_ENTER(t, 1, P1, 1, P);
+		G_ENTER(t, 1, P1, 1, 0);
+		G_EXIT(t, 1, P1, 1, 0x980, 0);
+		RUN_EXIT(t, 1, P1, 1, 0, 0);
+		RUN_ENTER(t, 1, P1, 1, P);
+		G_ENTER(t, 1, P1, 1, 0);
+		G_EXIT(t, 1, P1, 1, 0x500, 0);
+		RUN_EXIT(t, 1, P1, 1, round == 2 ? 10 : 0, round == 2 ? -4 : 2);
+		HC_EXIT(t, 1, P1, 1, round == 2 ? -4 : 0);
+		if (round == 2)
+			USER_EXIT(t, 1, P1, 10, -4);
 		if (nested) {	/* S12b: emulated MMIO through kvm_ppc_instr */
 			RUN_ENTER(t, 1, P1, 1, P);
 			G_ENTER(t, 1, P1, 1, 0);
@@ -260,7 +278,7 @@ static void test_clean(void)
 		CHECK_EQ_I(zero, 0);
 		CHECK(r.sum.core_runs > 10);
 	}
-	TEST("canonical POWER9 single path S10, S11 replays clean under E516_p9_lean") {
+	TEST("canonical POWER9 single path S10, S11, S12 (L0 view) replays clean under E516_p9_lean") {
 		p9_trace(&t, 0, NULL);
 		tr_replay(&t, NULL, &r);
 		tr_print(&r);
