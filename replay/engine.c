@@ -280,19 +280,22 @@ static void apply_lost(struct rp *rp, uint64_t ts)
 
 /* ---- output tables ---- */
 
+/* Columns as db/README.md documents them (extra columns last). */
 static const char out_schema[] =
 	"DROP TABLE IF EXISTS violation; DROP TABLE IF EXISTS core_run; DROP TABLE IF EXISTS core_run_vcpu;"
 	"CREATE TABLE violation(id INTEGER PRIMARY KEY, monitor TEXT NOT NULL, object TEXT, state TEXT,"
-	" event TEXT, seq INTEGER, ts INTEGER, cpu INTEGER, pid INTEGER, message TEXT);"
-	"CREATE TABLE core_run(id INTEGER PRIMARY KEY, cpu INTEGER, runner_pid INTEGER, runner_tgid INTEGER,"
-	" runner_vcpu INTEGER, enter_seq INTEGER, enter_ts INTEGER, exit_seq INTEGER, exit_ts INTEGER,"
-	" n_runnable INTEGER, burst INTEGER, n_subcores INTEGER, split INTEGER, vcpus TEXT);"
-	"CREATE TABLE core_run_vcpu(run_id INTEGER NOT NULL, tgid INTEGER, vcpu_id INTEGER, grp INTEGER,"
-	" hw_thread INTEGER, late INTEGER);";
+	" seq INTEGER, ts INTEGER, cpu INTEGER, pid INTEGER, message TEXT, event TEXT);"
+	"CREATE TABLE core_run(id INTEGER PRIMARY KEY, cpu INTEGER, runner_pid INTEGER, tgid INTEGER,"
+	" runner_vcpu INTEGER, enter_seq INTEGER, exit_seq INTEGER, start_ts INTEGER, end_ts INTEGER,"
+	" n_runnable INTEGER, n_vcpus INTEGER, n_vcores INTEGER, n_vms INTEGER, split INTEGER,"
+	" threads_used INTEGER, threads_avail INTEGER, piggybacked INTEGER, vcpus TEXT);"
+	"CREATE TABLE core_run_vcpu(core_run_id INTEGER NOT NULL, tgid INTEGER, vcpu_id INTEGER, grp INTEGER,"
+	" hw_thread INTEGER, late_join INTEGER);";
 static const char out_index[] =
 	"CREATE INDEX violation_seq ON violation(seq);"
-	"CREATE INDEX core_run_cpu ON core_run(cpu, enter_ts);"
-	"CREATE INDEX core_run_vcpu_run ON core_run_vcpu(run_id);"
+	"CREATE INDEX core_run_cpu ON core_run(cpu, start_ts);"
+	"CREATE INDEX core_run_tgid ON core_run(tgid, start_ts);"
+	"CREATE INDEX core_run_vcpu_run ON core_run_vcpu(core_run_id);"
 	"CREATE INDEX core_run_vcpu_vm ON core_run_vcpu(tgid, vcpu_id);";
 
 static int open_outputs(struct rp *rp, struct hv_err *err)
@@ -303,7 +306,7 @@ static int open_outputs(struct rp *rp, struct hv_err *err)
 		return rc;
 	if (sqlite3_prepare_v2(db, "INSERT INTO violation(monitor, object, state, event, seq, ts, cpu, pid, message)"
 			       " VALUES(?,?,?,?,?,?,?,?,?)", -1, &rp->ins_violation, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT INTO core_run VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &rp->ins_run,
+	    sqlite3_prepare_v2(db, "INSERT INTO core_run VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &rp->ins_run,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO core_run_vcpu VALUES(?,?,?,?,?,?)", -1, &rp->ins_run_vcpu,
 			       NULL) != SQLITE_OK)

@@ -15,9 +15,9 @@
  * Objects whose history is incomplete (start of the trace, `lost` windows) are UNKNOWN until
  * a resynchronising event; events seen meanwhile are counted as unverified, never reported.
  *
- * The run also writes derived tables (replacing old ones): core_run (one row per
- * kvmppc_run_core window) and core_run_vcpu (one row per vcpu entered in it, with VM
- * attribution and inferred hardware thread, NULL where unknown or ambiguous).
+ * The run also writes derived tables (replacing old ones; columns as in db/README.md):
+ * core_run (one row per kvmppc_run_core window) and core_run_vcpu (one row per vcpu entered
+ * in it, with VM attribution and inferred hardware thread, NULL where unknown or ambiguous).
  *
  * Nothing here prints or exits; errors are HV_E_* codes with a message in *err.
  */

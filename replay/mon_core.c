@@ -395,11 +395,9 @@ static void write_run(struct rp *rp, int cpu, struct rp_cpu *c, const struct rp_
 		return;
 	char text[RP_MAXB * 16];
 	size_t len = 0;
-	int burst = 0;
 	text[0] = 0;
 	for (int i = 0; i < c->nb && len + 24 < sizeof text; i++) {
 		const struct rp_entry *e = &c->b[i];
-		burst += !e->late;
 		if (e->tgid >= 0)
 			len += (size_t)snprintf(text + len, sizeof text - len, "%s%s%d/%d", i ? " " : "", e->late ? "+" : "",
 						e->tgid, e->id);
@@ -408,6 +406,22 @@ static void write_run(struct rp *rp, int cpu, struct rp_cpu *c, const struct rp_
 						e->ambiguous ? "ambiguous" : "?", e->id);
 	}
 	int64_t id = ++rp->next_run_id;
+	int nvms = 0, unknown_vm = 0, pig = 0;
+	for (int i = 0; i < c->nb; i++) {
+		const struct rp_entry *e = &c->b[i];
+		int seen = 0;
+		for (int j = 0; j < i; j++)
+			seen |= c->b[j].tgid == e->tgid;
+		if (e->tgid < 0)
+			unknown_vm = 1;
+		else if (!seen)
+			nvms++;
+		pig += e->grp > 0 && !e->late;
+	}
+	int tps = rp_threads_per_subcore(rp);
+	/* threads of the (sub)core set the run owned: the subcore (whole core on POWER8 whole-core
+	 * hosts, split or not); one thread per vcore on POWER9 unless indep_threads_mode=N */
+	int avail = rp->chip == 9 ? (rp->par.indep == 0 ? tps : 1) : tps;
 	sqlite3_stmt *s = rp->ins_run;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int(s, 2, cpu);
@@ -415,17 +429,27 @@ static void write_run(struct rp *rp, int cpu, struct rp_cpu *c, const struct rp_
 	sqlite3_bind_int(s, 4, c->runner_tgid);
 	sqlite3_bind_int(s, 5, c->runner_vcpu);
 	sqlite3_bind_int64(s, 6, (int64_t)c->enter_seq);
-	sqlite3_bind_int64(s, 7, (int64_t)c->enter_ts);
-	sqlite3_bind_int64(s, 8, (int64_t)ev->seq);
+	sqlite3_bind_int64(s, 7, (int64_t)ev->seq);
+	sqlite3_bind_int64(s, 8, (int64_t)c->enter_ts);
 	sqlite3_bind_int64(s, 9, (int64_t)ev->ts);
 	sqlite3_bind_int(s, 10, c->n_runnable);
-	sqlite3_bind_int(s, 11, burst);
+	sqlite3_bind_int(s, 11, c->nb);
 	sqlite3_bind_int(s, 12, c->ns);
-	if (c->split)
-		sqlite3_bind_int(s, 13, c->split);
-	else
+	if (unknown_vm)
 		sqlite3_bind_null(s, 13);
-	sqlite3_bind_text(s, 14, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int(s, 13, nvms);
+	if (c->split)
+		sqlite3_bind_int(s, 14, c->split);
+	else
+		sqlite3_bind_null(s, 14);
+	sqlite3_bind_int(s, 15, c->nb);
+	if (avail > 0)
+		sqlite3_bind_int(s, 16, avail);
+	else
+		sqlite3_bind_null(s, 16);
+	sqlite3_bind_int(s, 17, pig);
+	sqlite3_bind_text(s, 18, text, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	for (int i = 0; rc == SQLITE_DONE && i < c->nb; i++) {

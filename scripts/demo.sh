@@ -19,6 +19,6 @@ echo "replay against the kernel's rules:"
 "$H" replay "$OUT/demo.db"
 echo
 echo "kvmppc_run_core windows (core_run, written by the replay):"
-"$H" sql "$OUT/demo.db" "SELECT id, cpu, runner_vcpu, n_runnable, burst, split, vcpus FROM core_run LIMIT 5"
+"$H" sql "$OUT/demo.db" "SELECT id, cpu, runner_vcpu, n_runnable, n_vcpus, split, threads_used, threads_avail, vcpus FROM core_run LIMIT 5"
 echo
 echo "demo database: $OUT/demo.db"

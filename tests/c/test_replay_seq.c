@@ -593,16 +593,25 @@ static void test_attribution(void)
 		snprintf(q, sizeof q, "SELECT split FROM core_run WHERE id = %d", id);
 		CHECK_EQ_I(query_int(path, q, &v), 0);
 		CHECK_EQ_I(v, 2);
-		snprintf(q, sizeof q, "SELECT n_subcores FROM core_run WHERE id = %d", id);
+		snprintf(q, sizeof q, "SELECT n_vcores FROM core_run WHERE id = %d", id);
 		CHECK_EQ_I(query_int(path, q, &v), 0);
 		CHECK_EQ_I(v, 2);
-		snprintf(q, sizeof q, "SELECT tgid FROM core_run_vcpu WHERE run_id = %d AND grp = 1", id);
+		snprintf(q, sizeof q, "SELECT n_vms FROM core_run WHERE id = %d", id);
+		CHECK_EQ_I(query_int(path, q, &v), 0);
+		CHECK_EQ_I(v, 2);
+		snprintf(q, sizeof q, "SELECT piggybacked FROM core_run WHERE id = %d", id);
+		CHECK_EQ_I(query_int(path, q, &v), 0);
+		CHECK_EQ_I(v, 1);
+		snprintf(q, sizeof q, "SELECT threads_avail FROM core_run WHERE id = %d", id);
+		CHECK_EQ_I(query_int(path, q, &v), 0);
+		CHECK_EQ_I(v, 8);
+		snprintf(q, sizeof q, "SELECT tgid FROM core_run_vcpu WHERE core_run_id = %d AND grp = 1", id);
 		CHECK_EQ_I(query_int(path, q, &v), 0);
 		CHECK_EQ_I(v, B);
-		snprintf(q, sizeof q, "SELECT hw_thread FROM core_run_vcpu WHERE run_id = %d AND grp = 1", id);
+		snprintf(q, sizeof q, "SELECT hw_thread FROM core_run_vcpu WHERE core_run_id = %d AND grp = 1", id);
 		CHECK_EQ_I(query_int(path, q, &v), 0);
 		CHECK_EQ_I(v, 4);
-		snprintf(q, sizeof q, "SELECT hw_thread FROM core_run_vcpu WHERE run_id = %d AND grp = 0 AND vcpu_id = 1", id);
+		snprintf(q, sizeof q, "SELECT hw_thread FROM core_run_vcpu WHERE core_run_id = %d AND grp = 0 AND vcpu_id = 1", id);
 		CHECK_EQ_I(query_int(path, q, &v), 0);
 		CHECK_EQ_I(v, 1);
 		CHECK_EQ_I(r.sum.ambiguous, 0);
@@ -622,7 +631,7 @@ static void test_attribution(void)
 		CHECK_EQ_I(r.n, 0);
 		CHECK_EQ_I(r.sum.ambiguous, 1);
 		char q[256];
-		snprintf(q, sizeof q, "SELECT tgid FROM core_run_vcpu WHERE run_id = (SELECT id FROM core_run "
+		snprintf(q, sizeof q, "SELECT tgid FROM core_run_vcpu WHERE core_run_id = (SELECT id FROM core_run "
 			 "WHERE enter_seq = %d) AND grp = 1", m.s5_enter + 2);
 		CHECK_EQ_I(query_int(path, q, &v), 0);
 		CHECK_EQ_I(v, -999);
