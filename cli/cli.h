@@ -22,6 +22,7 @@ int cmd_import(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_demo_db(int argc, char **argv);
 int cmd_perf_export(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);

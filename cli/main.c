@@ -14,6 +14,7 @@ static const struct hv_cmd commands[] = {
 	{ "import", "read a recorded trace (perf.data, trace.dat, text) into a new database", cmd_import },
 	{ "info", "what a trace holds: time span, CPUs, events per type, lost windows, meta", cmd_info },
 	{ "events", "print events in trace order, like perf script", cmd_events },
+	{ "replay", "check a trace against the kernel's rules: violations and a summary per monitor", cmd_replay },
 	{ "sql", "run an SQL query on a trace database", cmd_sql },
 	{ "simulate", "run the host simulator with the gang-path model into a trace database", cmd_simulate },
 	{ "demo-db", "write a small database from a built-in event sequence", cmd_demo_db },

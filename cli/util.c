@@ -126,7 +126,8 @@ int cli_tasks_load(struct cli_tasks *t, struct hv_store *st)
 		t->n++;
 	}
 	sqlite3_finalize(s);
-	qsort(t->v, (size_t)t->n, sizeof *t->v, cmp_task);
+	if (t->n)
+		qsort(t->v, (size_t)t->n, sizeof *t->v, cmp_task);
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # make demo: the main job end to end on the built-in input. For now: write a trace database
-# from the built-in kvm_hv event sequence and show what it holds.
+# from the built-in kvm_hv event sequence, show what it holds, and replay it.
 set -e
 BUILD=${BUILD:-build}
 H=$BUILD/hvtrace
@@ -14,6 +14,12 @@ echo "first events:"
 echo
 echo "exits by trap:"
 "$H" sql "$OUT/demo.db" "SELECT printf('0x%x', trap) AS trap, count(*) AS exits FROM kvm_hv__kvm_guest_exit GROUP BY trap ORDER BY exits DESC"
+echo
+echo "replay against the kernel's rules:"
+"$H" replay "$OUT/demo.db"
+echo
+echo "kvmppc_run_core windows (core_run, written by the replay):"
+"$H" sql "$OUT/demo.db" "SELECT id, cpu, runner_vcpu, n_runnable, n_vcpus, split, threads_used, threads_avail, vcpus FROM core_run LIMIT 5"
 echo
 echo "demo database: $OUT/demo.db"
 # make demo: simulate the built-in default scenario (POWER8, 2 cores, mixed VMs, host load)

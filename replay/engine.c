@@ -1,0 +1,632 @@
+/*
+ * The replay engine: store rows -> decoded events -> bookkeeping and monitors -> violations.
+ *
+ * Stages, each small:
+ *  1. map: each store type is matched to a known event by system:name (or not: ignored),
+ *     and each of its fields to hvtrace's field index BY NAME, so a table built from a
+ *     slightly different kernel format still decodes; an event lacking a field the checks
+ *     need is counted (missing_fields) and not checked.
+ *  2. stream: hv_reader yields rows in seq order; each becomes a struct rp_ev on the stack.
+ *  3. filter: `lost` windows make every object UNKNOWN at their start and again at their
+ *     end (nothing inside is reported); byte-identical duplicates of the previous event on
+ *     the same CPU (spec §9.10) are dropped and counted.
+ *  4. dispatch: every active monitor sees the event, in a fixed order.
+ *  5. report: violations go to the `violation` table and the callback; derived tables
+ *     (core_run, core_run_vcpu) are written by mon_core.c; all in one transaction.
+ * Memory: per task / vcpu / CPU state only (book.c); nothing is allocated per event.
+ */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "rp_int.h"
+
+static const char *const mon_names[RP_NMON] = {
+	"vcpu_run", "vcpu_guest", "p9_entry", "core_window", "vcore_block", "trap_values", "ordering",
+};
+static const char *const mon_docs[RP_NMON] = {
+	"per task: KVM_RUN / hcall / page-fault / MMIO / userspace-exit sequence (items 1-5)",
+	"per vcpu: guest enter/exit pairs inside the task's run bracket and one window (5b, 10, 13)",
+	"per task: POWER9 single-path entry, one guest entry per run, CPU overlap (6, 7)",
+	"per CPU: kvmppc_run_core windows, bursts, late joins, piggyback groups (8-12, 14)",
+	"per vcpu: vcore blocking only after an all-ceded exit, wakeups (6, 15, 16)",
+	"per event: trap values and ceded flags allowed by the path (17, 18)",
+	"per CPU/task: timestamps monotonic, tgid fields match the task (19)",
+};
+
+/* ---- field mapping ---- */
+
+struct rp_type_map {
+	int id;			/* RP event id or -1 */
+	int8_t col[RP_NF];	/* row column of hvtrace field i, -1 missing */
+	uint32_t need;		/* fields (bit i) the checks need */
+};
+
+static uint32_t needed_fields(int id)
+{
+	switch (id) {
+	case HV_EV_KVM_GUEST_ENTER:
+		return 1u << HV_F_KVM_GUEST_ENTER_VCPU_ID | 1u << HV_F_KVM_GUEST_ENTER_CEDED;
+	case HV_EV_KVM_GUEST_EXIT:
+		return 1u << HV_F_KVM_GUEST_EXIT_VCPU_ID | 1u << HV_F_KVM_GUEST_EXIT_TRAP |
+		       1u << HV_F_KVM_GUEST_EXIT_CEDED;
+	case HV_EV_KVM_PAGE_FAULT_ENTER:
+	case HV_EV_KVM_PAGE_FAULT_EXIT:
+		return 1u;	/* vcpu_id is field 0 of both */
+	case HV_EV_KVM_HCALL_ENTER:
+		return 1u << HV_F_KVM_HCALL_ENTER_VCPU_ID | 1u << HV_F_KVM_HCALL_ENTER_REQ;
+	case HV_EV_KVM_HCALL_EXIT:
+		return 1u << HV_F_KVM_HCALL_EXIT_VCPU_ID | 1u << HV_F_KVM_HCALL_EXIT_RET;
+	case HV_EV_KVMPPC_RUN_CORE:
+	case HV_EV_KVMPPC_VCORE_BLOCKED:
+		return 0xfu;
+	case HV_EV_KVMPPC_VCORE_WAKEUP:
+		return 0x7u;
+	case HV_EV_KVMPPC_RUN_VCPU_ENTER:
+		return 0x3u;
+	case HV_EV_KVMPPC_RUN_VCPU_EXIT:
+		return 0x7u;
+	case HV_EV_KVM_USERSPACE_EXIT:
+		return 0x3u;
+	default:
+		return 0;
+	}
+}
+
+static int map_types(struct hv_store *st, struct rp_type_map **out, struct hv_err *err)
+{
+	int nt = hv_store_ntypes(st);
+	struct rp_type_map *m = calloc((size_t)(nt ? nt : 1), sizeof *m);
+	if (!m)
+		return hv_err_set(err, HV_E_NOMEM, "out of memory");
+	for (int t = 0; t < nt; t++) {
+		const struct hv_event_def *d = hv_store_type_def(st, t);
+		const struct hv_event_def *k = hv_event_find(d->system, d->name);
+		m[t].id = -1;
+		memset(m[t].col, -1, sizeof m[t].col);
+		if (!k) {
+			if (strcmp(d->system, "kvm") == 0 && strcmp(d->name, "kvm_ppc_instr") == 0)
+				m[t].id = RP_EV_PPC_INSTR;
+			continue;
+		}
+		int id = hv_event_index(k);
+		if (id > HV_EV_KVM_USERSPACE_EXIT)
+			continue;	/* sched and decision events: not used by layer 1 */
+		m[t].id = id;
+		m[t].need = needed_fields(id);
+		for (unsigned i = 0; i < k->nfields && i < RP_NF; i++)
+			for (unsigned j = 0; j < d->nfields; j++)
+				if (strcmp(k->fields[i].name, d->fields[j].name) == 0 &&
+				    d->fields[j].kind == HV_FK_INT)
+					m[t].col[i] = (int8_t)j;
+	}
+	*out = m;
+	return 0;
+}
+
+/* ---- facts from meta and options ---- */
+
+static int param_int(const char *v, int *out)
+{
+	char *end;
+	long x;
+	if (!strcmp(v, "Y") || !strcmp(v, "y") || !strcmp(v, "true"))
+		x = 1;
+	else if (!strcmp(v, "N") || !strcmp(v, "n") || !strcmp(v, "false"))
+		x = 0;
+	else {
+		x = strtol(v, &end, 0);
+		if (end == v || *end)
+			return -1;
+	}
+	*out = (int)x;
+	return 0;
+}
+
+static int *param_slot(struct rp *rp, const char *name)
+{
+	if (!strcmp(name, "dynamic_mt_modes"))
+		return &rp->par.dmm;
+	if (!strcmp(name, "target_smt_mode"))
+		return &rp->par.target_smt;
+	if (!strcmp(name, "threads_per_core"))
+		return &rp->par.tpc;
+	if (!strcmp(name, "subcores_per_core"))
+		return &rp->par.subcores;
+	if (!strcmp(name, "smt_mode"))
+		return &rp->par.smt_mode;
+	if (!strcmp(name, "indep_threads_mode"))
+		return &rp->par.indep;
+	return NULL;
+}
+
+static int add_vmsmt(struct rp *rp, int32_t tgid, int smt)
+{
+	void *p = realloc(rp->vmsmt, (size_t)(rp->nvmsmt + 1) * sizeof *rp->vmsmt);
+	if (!p)
+		return -1;
+	rp->vmsmt = p;
+	rp->vmsmt[rp->nvmsmt].tgid = tgid;
+	rp->vmsmt[rp->nvmsmt++].smt = smt;
+	return 0;
+}
+
+/* Facts: meta keys ending in NAME (see rp_meta_get), then vm.<tgid>.smt_mode; options last. */
+static int load_facts(struct rp *rp, const struct hv_replay_opts *o, struct hv_err *err)
+{
+	static const char *const names[] = { "dynamic_mt_modes", "target_smt_mode", "threads_per_core",
+					      "subcores_per_core", "smt_mode", "indep_threads_mode" };
+	memset(&rp->par, -1, sizeof rp->par);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char val[64];
+		if (rp_meta_get(rp->st, names[i], val, sizeof val, NULL, 0))
+			param_int(val, param_slot(rp, names[i]));
+	}
+	/* A gang-path host runs with its secondary threads offline, so a threads-per-core figure
+	 * taken from the online topology (perf's CPU_TOPOLOGY) counts 1 where the core has 4 or
+	 * 8: with fewer CPUs online than present, do not trust it (a --param still can). */
+	char on[32], av[32];
+	if (rp->par.tpc > 0 && rp_meta_get(rp->st, "nrcpus_online", on, sizeof on, NULL, 0) &&
+	    rp_meta_get(rp->st, "nrcpus_avail", av, sizeof av, NULL, 0) && atoi(av) > atoi(on))
+		rp->par.tpc = -1;
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(hv_store_sqlite(rp->st),
+			       "SELECT key, value FROM meta WHERE key LIKE 'vm.%.smt_mode'", -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			int tgid, smt;
+			const char *k = (const char *)sqlite3_column_text(s, 0);
+			const char *v = (const char *)sqlite3_column_text(s, 1);
+			if (k && v && sscanf(k, "vm.%d.smt_mode", &tgid) == 1 && param_int(v, &smt) == 0)
+				add_vmsmt(rp, tgid, smt);
+		}
+		sqlite3_finalize(s);
+	}
+	for (int i = 0; o && i < o->nparams; i++) {
+		const char *n = o->params[i].name, *v = o->params[i].value;
+		int tgid, x;
+		if (!v || param_int(v, &x) < 0)
+			return hv_err_set(err, HV_E_USAGE, "parameter %s: bad value '%s'", n, v ? v : "");
+		if (sscanf(n, "vm.%d.smt_mode", &tgid) == 1) {
+			if (add_vmsmt(rp, tgid, x) < 0)
+				return hv_err_set(err, HV_E_NOMEM, "out of memory");
+			continue;
+		}
+		int *slot = param_slot(rp, n);
+		if (!slot)
+			return hv_err_set(err, HV_E_USAGE,
+					  "unknown parameter '%s' (dynamic_mt_modes, target_smt_mode, threads_per_core, "
+					  "subcores_per_core, smt_mode, vm.<tgid>.smt_mode, indep_threads_mode)", n);
+		*slot = x;
+	}
+	/* later entries win: move option entries first in lookup order */
+	for (int i = 0, j = rp->nvmsmt - 1; i < j; i++, j--) {
+		struct rp_vmsmt t = rp->vmsmt[i];
+		rp->vmsmt[i] = rp->vmsmt[j];
+		rp->vmsmt[j] = t;
+	}
+	return 0;
+}
+
+static int load_chip(struct rp *rp)
+{
+	static const char *const keys[] = { "cpudesc", "cpuid", "cpu", NULL };
+	int rp_chip_from(const char *cpu, int *architected);
+	for (int i = 0; keys[i]; i++) {
+		char buf[256];
+		if (rp_meta_get(rp->st, keys[i], buf, sizeof buf, NULL, 0)) {
+			int c = rp_chip_from(buf, &rp->nested_l1);
+			if (c)
+				return c;
+		}
+	}
+	return rp->prof->gang ? 0 : 9;
+}
+
+static int load_lost(struct rp *rp, struct hv_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = sqlite3_prepare_v2(hv_store_sqlite(rp->st),
+				    "SELECT cpu, ts_from, ts_to FROM lost ORDER BY ts_from", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return hv_err_set(err, HV_E_SQL, "%s: reading lost: %s", hv_store_path(rp->st),
+				  sqlite3_errmsg(hv_store_sqlite(rp->st)));
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		void *p = realloc(rp->lost, (size_t)(rp->nlost + 1) * sizeof *rp->lost);
+		if (!p) {
+			sqlite3_finalize(s);
+			return hv_err_set(err, HV_E_NOMEM, "out of memory");
+		}
+		rp->lost = p;
+		struct rp_lost *l = &rp->lost[rp->nlost++];
+		memset(l, 0, sizeof *l);
+		l->cpu = sqlite3_column_type(s, 0) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 0);
+		l->from = (uint64_t)sqlite3_column_int64(s, 1);
+		l->to = (uint64_t)sqlite3_column_int64(s, 2);
+		if (l->to < l->from)
+			l->to = l->from;
+	}
+	sqlite3_finalize(s);
+	rp->sum->lost_windows = (uint64_t)rp->nlost;
+	return 0;
+}
+
+/* Before an event at ts: open the lost windows that started, close those that ended. Opening
+ * and closing both forget the affected state, so no object resynchronises inside a window. */
+static void apply_lost(struct rp *rp, uint64_t ts)
+{
+	for (int i = 0; i < rp->lost_next; i++) {
+		struct rp_lost *l = &rp->lost[i];
+		if (l->active && ts > l->to) {
+			l->active = 0;
+			l->done = 1;
+			rp->in_lost--;
+			rp_book_forget(rp, l->cpu);
+		}
+	}
+	while (rp->lost_next < rp->nlost && rp->lost[rp->lost_next].from <= ts) {
+		struct rp_lost *l = &rp->lost[rp->lost_next++];
+		rp_book_forget(rp, l->cpu);
+		if (ts <= l->to) {
+			l->active = 1;
+			rp->in_lost++;
+		} else {
+			l->done = 1;
+		}
+	}
+}
+
+/* ---- output tables ---- */
+
+/* Columns as db/README.md documents them (extra columns last). */
+static const char out_schema[] =
+	"DROP TABLE IF EXISTS violation; DROP TABLE IF EXISTS core_run; DROP TABLE IF EXISTS core_run_vcpu;"
+	"CREATE TABLE violation(id INTEGER PRIMARY KEY, monitor TEXT NOT NULL, object TEXT, state TEXT,"
+	" seq INTEGER, ts INTEGER, cpu INTEGER, pid INTEGER, message TEXT, event TEXT);"
+	"CREATE TABLE core_run(id INTEGER PRIMARY KEY, cpu INTEGER, runner_pid INTEGER, tgid INTEGER,"
+	" runner_vcpu INTEGER, enter_seq INTEGER, exit_seq INTEGER, start_ts INTEGER, end_ts INTEGER,"
+	" n_runnable INTEGER, n_vcpus INTEGER, n_vcores INTEGER, n_vms INTEGER, split INTEGER,"
+	" threads_used INTEGER, threads_avail INTEGER, piggybacked INTEGER, vcpus TEXT);"
+	"CREATE TABLE core_run_vcpu(core_run_id INTEGER NOT NULL, tgid INTEGER, vcpu_id INTEGER, grp INTEGER,"
+	" hw_thread INTEGER, late_join INTEGER);";
+static const char out_index[] =
+	"CREATE INDEX violation_seq ON violation(seq);"
+	"CREATE INDEX core_run_cpu ON core_run(cpu, start_ts);"
+	"CREATE INDEX core_run_tgid ON core_run(tgid, start_ts);"
+	"CREATE INDEX core_run_vcpu_run ON core_run_vcpu(core_run_id);"
+	"CREATE INDEX core_run_vcpu_vm ON core_run_vcpu(tgid, vcpu_id);";
+
+static int open_outputs(struct rp *rp, struct hv_err *err)
+{
+	sqlite3 *db = hv_store_sqlite(rp->st);
+	int rc;
+	if ((rc = hv_store_exec(rp->st, "BEGIN", err)) < 0 || (rc = hv_store_exec(rp->st, out_schema, err)) < 0)
+		return rc;
+	if (sqlite3_prepare_v2(db, "INSERT INTO violation(monitor, object, state, event, seq, ts, cpu, pid, message)"
+			       " VALUES(?,?,?,?,?,?,?,?,?)", -1, &rp->ins_violation, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO core_run VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &rp->ins_run,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO core_run_vcpu VALUES(?,?,?,?,?,?)", -1, &rp->ins_run_vcpu,
+			       NULL) != SQLITE_OK)
+		return hv_err_set(err, HV_E_SQL, "%s: preparing replay tables: %s", hv_store_path(rp->st),
+				  sqlite3_errmsg(db));
+	return 0;
+}
+
+static void close_outputs(struct rp *rp)
+{
+	sqlite3_finalize(rp->ins_violation);
+	sqlite3_finalize(rp->ins_run);
+	sqlite3_finalize(rp->ins_run_vcpu);
+	rp->ins_violation = rp->ins_run = rp->ins_run_vcpu = NULL;
+}
+
+/* ---- stepping and reporting ---- */
+
+int rp_mon_on(const struct rp *rp, int mon)
+{
+	return rp->sum->mon[mon].active;
+}
+
+void rp_checked(struct rp *rp, int mon)
+{
+	if (rp->in_lost)
+		rp->sum->mon[mon].unverified++;
+	else
+		rp->sum->mon[mon].checked++;
+}
+
+void rp_skipped(struct rp *rp, int mon)
+{
+	rp->sum->mon[mon].skipped++;
+}
+
+static void format_obj(char *buf, size_t n, struct rp_obj o)
+{
+	switch (o.kind) {
+	case 't':
+		snprintf(buf, n, "task %d", o.a);
+		break;
+	case 'v':
+		snprintf(buf, n, "vcpu %d/%d", o.a, o.b);
+		break;
+	case 'c':
+		snprintf(buf, n, "cpu %d", o.a);
+		break;
+	default:
+		snprintf(buf, n, "-");
+	}
+}
+
+static void report(struct rp *rp, int mon, struct rp_obj obj, const char *state, const char *event,
+		   const struct rp_ev *ev, const char *msg)
+{
+	if (rp->in_lost) {
+		rp->sum->mon[mon].unverified++;
+		return;
+	}
+	rp->sum->violations++;
+	rp->sum->mon[mon].violations++;
+	if (rp->max_violations < 0 ||
+	    (rp->max_violations > 0 && rp->sum->violations > (uint64_t)rp->max_violations))
+		return;
+	struct hv_violation v = { 0 };
+	v.monitor = mon_names[mon];
+	format_obj(v.object, sizeof v.object, obj);
+	snprintf(v.state, sizeof v.state, "%s", state);
+	v.event = event;
+	v.seq = ev->seq;
+	v.ts = ev->ts;
+	v.cpu = ev->cpu;
+	v.pid = ev->pid;
+	v.ctx_ts = ev->ts;
+	struct rp_cpu *c = ev->cpu >= 0 && ev->cpu < rp->ncpus ? &rp->cpus[ev->cpu] : NULL;
+	for (int k = 1, before = 0; c && k <= c->ring_n && before < 4; k++) {	/* 4th event before it */
+		int i = (c->ring_i + 8 - k) % 8;
+		if (c->ring_seq[i] < ev->seq) {
+			v.ctx_ts = c->ring_ts[i];
+			before++;
+		}
+	}
+	snprintf(v.msg, sizeof v.msg, "%s", msg);
+	if (rp->ins_violation && !rp->rc) {
+		sqlite3_stmt *s = rp->ins_violation;
+		sqlite3_bind_text(s, 1, v.monitor, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, v.object, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, v.state, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, v.event, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 5, (int64_t)v.seq);
+		sqlite3_bind_int64(s, 6, (int64_t)v.ts);
+		sqlite3_bind_int(s, 7, v.cpu);
+		sqlite3_bind_int(s, 8, v.pid);
+		sqlite3_bind_text(s, 9, v.msg, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rp->rc = hv_err_set(rp->err, HV_E_SQL, "%s: writing violation: %s", hv_store_path(rp->st),
+					    sqlite3_errmsg(hv_store_sqlite(rp->st)));
+		sqlite3_reset(s);
+	}
+	if (rp->cb)
+		rp->cb(rp->ctx, &v);
+}
+
+void rp_step(struct rp *rp, int mon, const struct rp_automaton *a, uint8_t *state, int letter,
+	     const struct rp_ev *ev, struct rp_obj obj, const char *detail)
+{
+	int s = *state;
+	assert(s < a->nstates && letter >= 0 && letter < a->nevents);
+	if (rp->in_lost) {
+		rp->sum->mon[mon].unverified++;
+		*state = RP_UNKNOWN;
+		return;
+	}
+	const struct rp_trans *t = &a->tab[s * a->nevents + letter];
+	if (s == RP_UNKNOWN) {
+		rp->sum->mon[mon].unverified++;
+		if (t->to && !t->err)
+			*state = (uint8_t)(t->to - 1);
+		return;
+	}
+	rp->sum->mon[mon].checked++;
+	if (t->to && !t->err) {
+		*state = (uint8_t)(t->to - 1);
+		return;
+	}
+	char msg[256];
+	if (t->err)
+		snprintf(msg, sizeof msg, "%s%s%s", t->err, detail ? " " : "", detail ? detail : "");
+	else
+		snprintf(msg, sizeof msg, "%s; got %s%s%s", a->expect[s], a->events[letter], detail ? " " : "",
+			 detail ? detail : "");
+	*state = t->to ? (uint8_t)(t->to - 1) : RP_UNKNOWN;
+	report(rp, mon, obj, a->states[s], a->events[letter], ev, msg);
+}
+
+void rp_violate(struct rp *rp, int mon, struct rp_obj obj, const char *state, const char *event,
+		const struct rp_ev *ev, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	report(rp, mon, obj, state, event, ev, msg);
+}
+
+/* ---- the run ---- */
+
+/* Invariants of the monitor tables: state 0 is UNKNOWN and never reports; every state and
+ * event has a name and every state an expectation sentence. */
+static int automata_ok(void)
+{
+	const struct rp_automaton *all[] = { &rp_aut_vcpu_run, &rp_aut_vcpu_guest, &rp_aut_p9_entry,
+					     &rp_aut_core_window, &rp_aut_block_gang, &rp_aut_block_p9 };
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		const struct rp_automaton *a = all[i];
+		if (strcmp(a->states[0], "UNKNOWN"))
+			return 0;
+		for (int e = 0; e < a->nevents; e++)
+			if (!a->events[e] || a->tab[e].err)
+				return 0;
+		for (int st = 0; st < a->nstates; st++)
+			if (!a->states[st] || !a->expect[st])
+				return 0;
+	}
+	return 1;
+}
+
+static int decode(const struct rp_type_map *m, const struct hv_row *row, struct rp_ev *ev)
+{
+	ev->id = m->id;
+	ev->seq = row->seq;
+	ev->ts = row->ts;
+	ev->cpu = row->cpu;
+	ev->pid = row->pid;
+	int ok = 1;
+	for (int i = 0; i < RP_NF; i++) {
+		int c = m->col[i];
+		if (c >= 0 && !row->v[c].p) {
+			ev->f[i] = row->v[c].i;
+		} else {
+			ev->f[i] = 0;
+			if (m->need & (1u << i))
+				ok = 0;
+		}
+	}
+	return ok;
+}
+
+static int same_event(const struct rp_ev *a, const struct rp_ev *b)
+{
+	return a->id == b->id && a->ts == b->ts && a->pid == b->pid && a->cpu == b->cpu &&
+	       memcmp(a->f, b->f, sizeof a->f) == 0;
+}
+
+static void dispatch(struct rp *rp, const struct rp_ev *ev)
+{
+	rp_mon_order(rp, ev);
+	rp_mon_trap(rp, ev);
+	rp_mon_vcpu_run(rp, ev);
+	if (rp->prof->gang)
+		rp_mon_core(rp, ev);
+	else
+		rp_mon_p9_entry(rp, ev);
+	rp_mon_block(rp, ev);
+}
+
+static int run_stream(struct rp *rp, struct hv_err *err)
+{
+	struct rp_type_map *map = NULL;
+	struct hv_reader *rd = NULL;
+	int rc = map_types(rp->st, &map, err);
+	int nt = hv_store_ntypes(rp->st), *want = calloc((size_t)(nt ? nt : 1), sizeof *want), nw = 0;
+	for (int t = 0; want && t < nt; t++)
+		if (map[t].id >= 0)
+			want[nw++] = t;	/* read only the tables of events the monitors use */
+	struct hv_filter f = { .types = want, .ntypes = nw };
+	if (rc == 0 && !want)
+		rc = hv_err_set(err, HV_E_NOMEM, "out of memory");
+	if (rc == 0)
+		rc = hv_reader_open(rp->st, &f, &rd, err);
+	const struct hv_row *row;
+	while (rc == 0 && !rp->rc && (rc = hv_reader_next(rd, &row, err)) == 1) {
+		rc = 0;
+		const struct rp_type_map *m = &map[row->type];
+		struct rp_ev ev;
+		rp->sum->kvm_events++;
+		if (!decode(m, row, &ev)) {
+			rp->sum->missing_fields++;
+			continue;
+		}
+		struct rp_cpu *c = rp_cpu_get(rp, ev.cpu);
+		if (!c) {
+			rp->sum->missing_fields++;
+			continue;
+		}
+		apply_lost(rp, ev.ts);
+		if (c->has_last_ev && same_event(&c->last_ev, &ev)) {
+			rp->sum->duplicates++;
+			continue;
+		}
+		dispatch(rp, &ev);
+		c = &rp->cpus[ev.cpu];
+		c->last_ev = ev;
+		c->has_last_ev = 1;
+		c->ring_ts[c->ring_i] = ev.ts;
+		c->ring_seq[c->ring_i] = ev.seq;
+		c->ring_i = (c->ring_i + 1) % 8;
+		if (c->ring_n < 8)
+			c->ring_n++;
+	}
+	hv_reader_close(rd);
+	free(map);
+	free(want);
+	if (rc == 0 && rp->rc)
+		rc = rp->rc;
+	return rc;
+}
+
+int hv_replay_run(struct hv_store *st, const struct hv_replay_opts *o, hv_violation_fn on_violation,
+		  void *ctx, struct hv_replay_summary *sum, struct hv_err *err)
+{
+	struct rp rp = { 0 };
+	char name[64];
+	int rc;
+	memset(sum, 0, sizeof *sum);
+	if (o && o->profile) {
+		snprintf(name, sizeof name, "%s", o->profile);
+		snprintf(sum->profile_why, sizeof sum->profile_why, "given with --profile");
+	} else {
+		rc = hv_replay_choose_profile(st, name, sizeof name, sum->profile_why, sizeof sum->profile_why, err);
+		if (rc < 0)
+			return rc;
+	}
+	rp.prof = rp_profile_find(name);
+	if (!rp.prof)
+		return hv_err_set(err, HV_E_USAGE, "unknown profile '%s'", name);
+	snprintf(sum->profile, sizeof sum->profile, "%s", rp.prof->name);
+	rp.st = st;
+	rp.sum = sum;
+	rp.cb = on_violation;
+	rp.ctx = ctx;
+	rp.err = err;
+	rp.max_violations = o ? o->max_violations : 0;
+	rp.no_write = o ? o->no_write : 0;
+	for (int m = 0; m < RP_NMON; m++) {
+		sum->mon[m].name = mon_names[m];
+		sum->mon[m].doc = mon_docs[m];
+		sum->mon[m].active = rp.prof->gang ? m != RP_MON_P9_ENTRY
+						   : (m != RP_MON_VCPU_GUEST && m != RP_MON_CORE_WINDOW);
+	}
+	sum->nmon = RP_NMON;
+	int tables_ok = automata_ok();
+	assert(tables_ok);
+	(void)tables_ok;
+	rp_book_init(&rp);
+	if ((rc = load_facts(&rp, o, err)) < 0 || (rc = load_lost(&rp, err)) < 0)
+		goto out;
+	rp.chip = load_chip(&rp);
+	if (!rp.no_write && (rc = open_outputs(&rp, err)) < 0)
+		goto out;
+	sum->events = hv_store_nevents(st);
+	rc = run_stream(&rp, err);
+	if (rc == 0) {
+		if (rp.prof->gang)
+			rp_mon_guest_finish(&rp);
+		rc = rp.rc;
+	}
+	if (!rp.no_write) {
+		close_outputs(&rp);
+		if (rc == 0 && (rc = hv_store_exec(st, out_index, err)) == 0)
+			rc = hv_store_exec(st, "COMMIT", err);
+		else
+			hv_store_exec(st, "ROLLBACK", NULL);
+	}
+out:
+	close_outputs(&rp);
+	rp_book_free(&rp);
+	free(rp.lost);
+	free(rp.vmsmt);
+	return rc;
+}

@@ -1,0 +1,718 @@
+/*
+ * Monitor core_window (gang path, per host CPU; spec §5.2 items 8-12 and 14, §5.3) and the
+ * derived tables core_run / core_run_vcpu.
+ *
+ * On CPU c a kvmppc_run_core run shows as: a burst of kvm_guest_enter from the runner task
+ * (master vcore first, then piggybacked vcores), kvmppc_run_core Enter, the kvm_guest_exit
+ * of every vcpu of the burst (and of late joiners), kvmppc_run_core Exit. The automaton
+ * checks that shape; the glue keeps the window's vcpu list, attributes piggybacked vcore
+ * groups to VMs (§5.3: only when exactly one VM fits, else "ambiguous"), infers the split
+ * mode and hardware threads, checks the burst against the host facts (threads per subcore,
+ * smt_mode, dynamic_mt_modes, target_smt_mode: skipped when unknown), and feeds the
+ * per-vcpu automaton (vcpu_guest) and the block monitor.
+ *
+ * A kvm_guest_enter of a task's own vcpu on a CPU with no open window is either the start of
+ * that task's burst (kvmppc_run_core Enter follows from it) or a late join into a window
+ * already open elsewhere (S2: the task then sleeps). It stays pending until one of those is
+ * proven: Enter from the same task and CPU (burst), an exit of that vcpu in an open window
+ * of its VM, or any other event on that CPU or of that task (late join if a window of its VM
+ * is open, else a burst that never reached Enter).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "rp_int.h"
+
+enum { C_UNKNOWN, C_IDLE, C_BURST, C_RUN, C_EXITING, CNS };
+enum { CE_G_ENTER, CE_ENTER, CE_G_EXIT, CE_EXIT, CE_OTHER, CNE };
+
+static const char *const cstates[CNS] = { "UNKNOWN", "IDLE", "BURST", "RUN", "EXITING" };
+static const char *const cevents[CNE] = { "kvm_guest_enter", "kvmppc_run_core Enter", "kvm_guest_exit",
+					  "kvmppc_run_core Exit", "other event" };
+static const char *const cexpect[CNS] = {
+	"unknown",
+	"no window: expected a burst of kvm_guest_enter from the next runner",
+	"burst of kvm_guest_enter: expected more of them or kvmppc_run_core Enter from the same task",
+	"window open, guest running: expected kvm_guest_exit or kvmppc_run_core Exit",
+	"window exiting: expected kvm_guest_exit or kvmppc_run_core Exit",
+};
+
+static const struct rp_trans ctab[CNS][CNE] = {
+	[C_UNKNOWN] = { [CE_EXIT] = GO(C_IDLE) },
+	[C_IDLE] = {
+		[CE_G_ENTER] = GO(C_BURST), [CE_G_EXIT] = GO(C_IDLE), [CE_EXIT] = GO(C_IDLE), [CE_OTHER] = GO(C_IDLE),
+		[CE_ENTER] = BAD(C_UNKNOWN, "kvmppc_run_core Enter with no burst of kvm_guest_enter before it"),
+	},
+	[C_BURST] = {
+		[CE_G_ENTER] = GO(C_BURST), [CE_ENTER] = GO(C_RUN),
+		[CE_G_EXIT] = BAD(C_UNKNOWN, "kvm_guest_exit between a kvm_guest_enter burst and its kvmppc_run_core Enter"),
+		[CE_EXIT] = BAD(C_UNKNOWN, "kvmppc_run_core Exit after a kvm_guest_enter burst without Enter"),
+		[CE_OTHER] = BAD(C_UNKNOWN, "kvm_guest_enter burst not followed by kvmppc_run_core Enter from its task:"),
+	},
+	[C_RUN] = {
+		[CE_G_EXIT] = GO(C_EXITING), [CE_EXIT] = GO(C_IDLE), [CE_OTHER] = GO(C_RUN),
+		[CE_G_ENTER] = BAD(C_UNKNOWN, "kvm_guest_enter on a CPU whose kvmppc_run_core window is open"),
+		[CE_ENTER] = BAD(C_UNKNOWN, "kvmppc_run_core Enter while this CPU's window is open"),
+	},
+	[C_EXITING] = {
+		[CE_G_EXIT] = GO(C_EXITING), [CE_EXIT] = GO(C_IDLE), [CE_OTHER] = GO(C_EXITING),
+		[CE_G_ENTER] = BAD(C_UNKNOWN, "kvm_guest_enter on a CPU whose kvmppc_run_core window is open"),
+		[CE_ENTER] = BAD(C_UNKNOWN, "kvmppc_run_core Enter while this CPU's window is open"),
+	},
+};
+
+const struct rp_automaton rp_aut_core_window = { "core_window", CNS, CNE, cstates, cevents, cexpect, &ctab[0][0] };
+
+
+static struct rp_obj cpu_obj(int cpu)
+{
+	return (struct rp_obj){ 'c', cpu, 0 };
+}
+
+static void forget_burst_vcpus(struct rp *rp, struct rp_cpu *c);
+
+/* Step the CPU's automaton; a window that turns UNKNOWN takes its vcpus' states with it. */
+static void step(struct rp *rp, int cpu, int letter, const struct rp_ev *ev, const char *detail)
+{
+	int before = rp->cpus[cpu].st_core;
+	rp_step(rp, RP_MON_CORE_WINDOW, &rp_aut_core_window, &rp->cpus[cpu].st_core, letter, ev, cpu_obj(cpu), detail);
+	if (before != C_UNKNOWN && rp->cpus[cpu].st_core == C_UNKNOWN)
+		forget_burst_vcpus(rp, &rp->cpus[cpu]);
+}
+
+static void guard(struct rp *rp, int cpu, int state, int letter, const struct rp_ev *ev, const char *fmt,
+		  long long a, long long b, long long c)
+{
+	char msg[256];
+	snprintf(msg, sizeof msg, fmt, a, b, c);
+	rp_violate(rp, RP_MON_CORE_WINDOW, cpu_obj(cpu), cstates[state], cevents[letter], ev, "%s", msg);
+}
+
+static struct rp_ev entry_ev(const struct rp_entry *e, int cpu)
+{
+	struct rp_ev ev = { .id = HV_EV_KVM_GUEST_ENTER, .seq = e->seq, .ts = e->ts, .cpu = cpu, .pid = e->pid };
+	ev.f[HV_F_KVM_GUEST_ENTER_VCPU_ID] = e->id;
+	return ev;
+}
+
+static void forget_burst_vcpus(struct rp *rp, struct rp_cpu *c)
+{
+	for (int i = 0; i < c->nb; i++) {
+		struct rp_task *t = rp_task_find(rp, c->b[i].pid);
+		struct rp_vcpu *v = c->b[i].tgid >= 0 ? rp_vcpu_find(rp, c->b[i].tgid, c->b[i].id)
+			: (t && t->tgid >= 0 ? rp_vcpu_find(rp, t->tgid, c->b[i].id) : NULL);
+		if (v)
+			v->st_guest = RP_UNKNOWN;
+		if (t && t->pend_cpu >= 0)
+			t->pend_cpu = -1;
+	}
+	c->nb = 0;
+	c->burst_pid = -1;
+}
+
+/* ---- windows ---- */
+
+static int has_tgid(const struct rp_cpu *w, int32_t tgid)
+{
+	if (w->runner_tgid == tgid)
+		return 1;
+	for (int i = 0; i < w->nb; i++)
+		if (w->b[i].tgid == tgid)
+			return 1;
+	return 0;
+}
+
+/* An open window (other than on CPU `not`) holding a vcore of VM tgid; -1 if none. */
+static int open_window_of(struct rp *rp, int32_t tgid, int not)
+{
+	for (int i = 0; i < rp->ncpus; i++) {
+		struct rp_cpu *w = &rp->cpus[i];
+		if (i != not && w->used && (w->st_core == C_RUN || w->st_core == C_EXITING) && has_tgid(w, tgid))
+			return i;
+	}
+	return -1;
+}
+
+/* The single kvm_guest_enter pending on CPU d was a late join into the window on CPU wc. */
+static void late_join(struct rp *rp, int d, int wc)
+{
+	struct rp_cpu *p = &rp->cpus[d], *w = &rp->cpus[wc];
+	struct rp_entry e = p->b[0];
+	struct rp_task *t = rp_task_find(rp, e.pid);
+	struct rp_ev ev = entry_ev(&e, d);
+	p->nb = 0;
+	p->burst_pid = -1;
+	p->st_core = C_IDLE;
+	if (t)
+		t->pend_cpu = -1;
+	e.tgid = t ? t->tgid : -1;
+	e.late = 1;
+	e.grp = 0;
+	for (int i = 0; i < w->nb; i++)
+		if (w->b[i].tgid == e.tgid) {
+			e.grp = w->b[i].grp;
+			break;
+		}
+	rp_checked(rp, RP_MON_CORE_WINDOW);
+	if (w->first_exit_seq && w->first_exit_seq < e.seq)
+		guard(rp, wc, C_EXITING, CE_G_ENTER, &ev, "late join (kvm_guest_enter by the vcpu's own task on CPU %lld) "
+		      "after the window's exits began at seq %lld", d, (long long)w->first_exit_seq, 0);
+	if (w->nb < RP_MAXB)
+		w->b[w->nb++] = e;
+	struct rp_vcpu *v = e.tgid >= 0 ? rp_vcpu_get(rp, e.tgid, e.id) : NULL;
+	if (v) {
+		rp_guest_feed(rp, v, RP_G_ENTER, &ev);
+		v->win_cpu = wc;
+	}
+}
+
+/* Forget pending late-join candidates of VM tgid (vcpu k, or any if k < 0): the window they
+ * could have joined went by unknown. */
+static void drop_candidates(struct rp *rp, int32_t tgid, int32_t k)
+{
+	for (int d = 0; d < rp->ncpus; d++) {
+		struct rp_cpu *p = &rp->cpus[d];
+		struct rp_task *t = p->used && p->nb == 1 && (p->st_core == C_BURST || p->st_core == C_UNKNOWN)
+			? rp_task_find(rp, p->b[0].pid) : NULL;
+		if (t && t->tgid == tgid && t->vcpu == p->b[0].id && (k < 0 || k == p->b[0].id)) {
+			forget_burst_vcpus(rp, p);
+			p->st_core = C_UNKNOWN;
+		}
+	}
+}
+
+/* The burst pending on CPU d is interrupted by ev (not its Enter). */
+static void interrupt_burst(struct rp *rp, int d, const struct rp_ev *ev)
+{
+	struct rp_cpu *p = &rp->cpus[d];
+	if ((p->st_core != C_BURST && p->st_core != C_UNKNOWN) || p->nb == 0)
+		return;
+	struct rp_task *t = rp_task_find(rp, p->b[0].pid);
+	if (p->nb == 1 && t && t->vcpu == p->b[0].id && t->tgid >= 0) {
+		int wc = open_window_of(rp, t->tgid, d);
+		if (wc >= 0) {
+			late_join(rp, d, wc);	/* also resynchronises CPU d: no window is open there */
+			return;
+		}
+	}
+	if (p->st_core == C_UNKNOWN) {
+		forget_burst_vcpus(rp, p);
+		return;
+	}
+	char d2[96];
+	struct rp_ev first = entry_ev(&p->b[0], d);
+	snprintf(d2, sizeof d2, "%d kvm_guest_enter from task %d, first at seq %llu", p->nb, p->b[0].pid,
+		 (unsigned long long)p->b[0].seq);
+	(void)ev;
+	step(rp, d, CE_OTHER, &first, d2);
+	forget_burst_vcpus(rp, p);
+	p->st_core = C_UNKNOWN;
+}
+
+/* Group piggybacked entries into vcores, attribute VMs, infer split and hardware threads. */
+static const int subcore_first[4] = { 0, 4, 2, 6 };
+
+static void attribute_group(struct rp *rp, struct rp_cpu *c, int from, int to, int32_t emitter)
+{
+	int32_t found = -1, nfound = 0;
+	struct rp_vcpu *v;
+	for (int i = 0; (v = rp_pool_at(&rp->vcpu_pool, i)) != NULL; i++) {
+		if (v->id != c->b[from].id || v->tgid == found)
+			continue;
+		int ok = 1;
+		for (int k = from; k < to && ok; k++) {
+			struct rp_vcpu *u = rp_vcpu_find(rp, v->tgid, c->b[k].id);
+			struct rp_task *t = u && u->pid > 0 ? rp_task_find(rp, u->pid) : NULL;
+			ok = t && t->pid != emitter && rp_task_in_run(t) && !rp_vcpu_in_guest(u);
+			for (int m = 0; ok && m < from; m++)
+				ok = !(c->b[m].tgid == v->tgid && c->b[m].id == c->b[k].id);
+		}
+		if (ok) {
+			found = v->tgid;
+			nfound++;
+		}
+	}
+	for (int k = from; k < to; k++) {
+		c->b[k].tgid = nfound == 1 ? found : -1;
+		c->b[k].ambiguous = nfound > 1;
+	}
+	if (nfound > 1)
+		rp->sum->ambiguous += (uint64_t)(to - from);
+}
+
+static void hw_threads(struct rp *rp, int cpu, struct rp_cpu *c)
+{
+	for (int i = 0; i < c->nb; i++) {
+		struct rp_entry *e = &c->b[i];
+		int smt = e->tgid >= 0 ? rp_vm_smt(rp, e->tgid) : -1;
+		e->hw = -1;
+		if (smt <= 0 || (c->ns > 1 && !c->split))
+			continue;
+		int base = c->ns == 1 ? 0 : (rp->chip == 9 ? e->grp : subcore_first[e->grp & 3]);
+		e->hw = cpu + base + e->id % smt;
+	}
+}
+
+static void check_split(struct rp *rp, int cpu, struct rp_cpu *c, const struct rp_ev *ev)
+{
+	int sizes[RP_MAXB] = { 0 }, maxs = 0;
+	for (int i = 0; i < c->nb; i++)
+		if (++sizes[c->b[i].grp] > maxs)
+			maxs = sizes[c->b[i].grp];
+	int ns = c->ns, dmm = rp->par.dmm;
+	c->split = ns == 1 ? 1 : 0;
+	if (ns == 1)
+		return;
+	if (rp->chip == 9) {
+		if (maxs > 1)
+			guard(rp, cpu, C_BURST, CE_ENTER, ev, "POWER9 gang run with a vcore of %lld vcpus (one per vcore)",
+			      maxs, 0, 0);
+		return;
+	}
+	if (ns > 4) {
+		guard(rp, cpu, C_BURST, CE_ENTER, ev, "%lld vcore groups in one run (at most 4 subcores)", ns, 0, 0);
+		return;
+	}
+	if (ns >= 3 || (dmm >= 0 && !(dmm & 2)))
+		c->split = 4;
+	else if (dmm >= 0)
+		c->split = 2;
+	else if (maxs > 2)
+		c->split = 2;	/* 4-way cannot hold it; 2-way is what happened if anything */
+	if (dmm >= 0 && c->split && !(dmm & c->split))
+		guard(rp, cpu, C_BURST, CE_ENTER, ev, "%lld vcore groups need a %lld-way split, which dynamic_mt_modes=%lld "
+		      "does not allow", ns, c->split, dmm);
+	else if (dmm < 0)
+		rp_skipped(rp, RP_MON_CORE_WINDOW);
+	int cap = c->split == 4 ? 2 : 4;
+	if (maxs > cap)
+		guard(rp, cpu, C_BURST, CE_ENTER, ev, "a vcore of %lld vcpus in a %lld-way split run (subcore holds %lld)",
+		      maxs, c->split ? c->split : 2, cap);
+}
+
+static void process_burst(struct rp *rp, int cpu, const struct rp_ev *ev)
+{
+	struct rp_cpu *c = &rp->cpus[cpu];
+	int n = c->n_runnable, nb = c->nb;
+	int32_t R = c->runner_tgid;
+	rp_checked(rp, RP_MON_CORE_WINDOW);
+	if (c->overflow)
+		guard(rp, cpu, C_BURST, CE_ENTER, ev, "burst of more than %lld kvm_guest_enter", RP_MAXB, 0, 0);
+	if (c->burst_pid != ev->pid)
+		guard(rp, cpu, C_BURST, CE_ENTER, ev, "Enter from task %lld, but the burst came from task %lld",
+		      ev->pid, c->burst_pid, 0);
+	if (nb < n)
+		guard(rp, cpu, C_BURST, CE_ENTER, ev, "Enter says n_runnable=%lld but only %lld kvm_guest_enter precede it",
+		      n, nb, 0);
+	int m = n < nb ? n : nb, has_runner = 0, asc = 1;
+	for (int i = 0; i < m; i++) {
+		c->b[i].tgid = R;
+		c->b[i].grp = 0;
+		has_runner |= c->b[i].id == c->runner_vcpu;
+		if (i && c->b[i].id <= c->b[i - 1].id)
+			asc = 0;
+	}
+	if (m > 0 && !has_runner)
+		guard(rp, cpu, C_BURST, CE_ENTER, ev, "runner_vcpu %lld is not among the %lld vcpus of the master vcore "
+		      "entered first", c->runner_vcpu, m, 0);
+	if (!asc)
+		guard(rp, cpu, C_BURST, CE_ENTER, ev, "the master vcore's vcpus were not entered in ascending ptid order",
+		      0, 0, 0);
+	int smt = rp_vm_smt(rp, R);
+	if (smt > 0 && m > 0) {
+		int first = c->b[0].id - c->b[0].id % smt;
+		for (int i = 1; i < m; i++)
+			if (c->b[i].id < first || c->b[i].id >= first + smt) {
+				guard(rp, cpu, C_BURST, CE_ENTER, ev, "vcpu %lld is outside the master vcore [%lld, +smt_mode %lld)",
+				      c->b[i].id, first, smt);
+				break;
+			}
+	} else if (m > 1) {
+		rp_skipped(rp, RP_MON_CORE_WINDOW);
+	}
+	/* piggybacked vcores: a new group when the id does not increase or leaves a vcore */
+	int hsmt = rp->par.smt_mode > 0 ? rp->par.smt_mode : rp_threads_per_subcore(rp);
+	c->ns = m > 0 ? 1 : 0;
+	for (int i = m, start = m; i <= nb; i++) {
+		int brk = i == nb || (i > start && (c->b[i].id <= c->b[i - 1].id ||
+			  (hsmt > 0 && c->b[i].id / hsmt != c->b[i - 1].id / hsmt)));
+		if (brk && i > start) {
+			for (int k = start; k < i; k++)
+				c->b[k].grp = (uint8_t)c->ns;
+			attribute_group(rp, c, start, i, ev->pid);
+			c->ns++;
+			start = i;
+		}
+	}
+	if (nb > m && !rp->prof->piggyback)
+		guard(rp, cpu, C_BURST, CE_ENTER, ev, "%lld vcpus beyond the master vcore's n_runnable were entered, but "
+		      "there is no piggybacking before v4.3", nb - m, 0, 0);
+	int tps = rp_threads_per_subcore(rp);
+	if (tps > 0) {
+		int limit = rp->chip == 9 && !(rp->par.indep == 0) ? 1 : tps;
+		if (nb > limit)
+			guard(rp, cpu, C_BURST, CE_ENTER, ev, "burst of %lld vcpus exceeds the %lld hardware threads of a "
+			      "subcore", nb, limit, 0);
+		if (tps < 8 && c->ns > 1 && rp->chip != 9)
+			guard(rp, cpu, C_BURST, CE_ENTER, ev, "%lld vcores in one run on a statically split core "
+			      "(threads_per_subcore=%lld): only one", c->ns, tps, 0);
+	} else {
+		rp_skipped(rp, RP_MON_CORE_WINDOW);
+	}
+	if (rp->par.target_smt > 0 && nb > rp->par.target_smt)
+		guard(rp, cpu, C_BURST, CE_ENTER, ev, "burst of %lld vcpus exceeds target_smt_mode=%lld", nb,
+		      rp->par.target_smt, 0);
+	check_split(rp, cpu, c, ev);
+	hw_threads(rp, cpu, c);
+	for (int i = 0; i < nb; i++) {
+		struct rp_entry *e = &c->b[i];
+		struct rp_ev eev = entry_ev(e, cpu);
+		struct rp_vcpu *v = e->tgid >= 0 ? rp_vcpu_get(rp, e->tgid, e->id) : NULL;
+		if (!v)
+			continue;
+		rp_guest_feed(rp, v, RP_G_ENTER, &eev);
+		v->win_cpu = cpu;
+		if (e->grp == 0)
+			rp_block_window(rp, v, RP_B_WIN_ENTER, ev);
+	}
+}
+
+static int resume_trap(int32_t trap)
+{
+	switch (trap) {
+	case 0: case 0x100: case 0x500: case 0x502: case 0x980: case 0xe60: case 0xe80: case 0xea0: case 0xf00:
+		return 1;
+	}
+	return 0;
+}
+
+static void write_run(struct rp *rp, int cpu, struct rp_cpu *c, const struct rp_ev *ev)
+{
+	rp->sum->core_runs++;
+	if (!rp->ins_run || rp->rc)
+		return;
+	char text[RP_MAXB * 16];
+	size_t len = 0;
+	text[0] = 0;
+	for (int i = 0; i < c->nb && len + 24 < sizeof text; i++) {
+		const struct rp_entry *e = &c->b[i];
+		if (e->tgid >= 0)
+			len += (size_t)snprintf(text + len, sizeof text - len, "%s%s%d/%d", i ? " " : "", e->late ? "+" : "",
+						e->tgid, e->id);
+		else
+			len += (size_t)snprintf(text + len, sizeof text - len, "%s%s%s/%d", i ? " " : "", e->late ? "+" : "",
+						e->ambiguous ? "ambiguous" : "?", e->id);
+	}
+	int64_t id = ++rp->next_run_id;
+	int nvms = 0, unknown_vm = 0, pig = 0;
+	for (int i = 0; i < c->nb; i++) {
+		const struct rp_entry *e = &c->b[i];
+		int seen = 0;
+		for (int j = 0; j < i; j++)
+			seen |= c->b[j].tgid == e->tgid;
+		if (e->tgid < 0)
+			unknown_vm = 1;
+		else if (!seen)
+			nvms++;
+		pig += e->grp > 0 && !e->late;
+	}
+	int tps = rp_threads_per_subcore(rp);
+	/* threads of the (sub)core set the run owned: the subcore (whole core on POWER8 whole-core
+	 * hosts, split or not); one thread per vcore on POWER9 unless indep_threads_mode=N */
+	int avail = rp->chip == 9 ? (rp->par.indep == 0 ? tps : 1) : tps;
+	sqlite3_stmt *s = rp->ins_run;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int(s, 2, cpu);
+	sqlite3_bind_int(s, 3, c->runner_pid);
+	sqlite3_bind_int(s, 4, c->runner_tgid);
+	sqlite3_bind_int(s, 5, c->runner_vcpu);
+	sqlite3_bind_int64(s, 6, (int64_t)c->enter_seq);
+	sqlite3_bind_int64(s, 7, (int64_t)ev->seq);
+	sqlite3_bind_int64(s, 8, (int64_t)c->enter_ts);
+	sqlite3_bind_int64(s, 9, (int64_t)ev->ts);
+	sqlite3_bind_int(s, 10, c->n_runnable);
+	sqlite3_bind_int(s, 11, c->nb);
+	sqlite3_bind_int(s, 12, c->ns);
+	if (unknown_vm)
+		sqlite3_bind_null(s, 13);
+	else
+		sqlite3_bind_int(s, 13, nvms);
+	if (c->split)
+		sqlite3_bind_int(s, 14, c->split);
+	else
+		sqlite3_bind_null(s, 14);
+	sqlite3_bind_int(s, 15, c->nb);
+	if (avail > 0)
+		sqlite3_bind_int(s, 16, avail);
+	else
+		sqlite3_bind_null(s, 16);
+	sqlite3_bind_int(s, 17, pig);
+	sqlite3_bind_text(s, 18, text, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	for (int i = 0; rc == SQLITE_DONE && i < c->nb; i++) {
+		const struct rp_entry *e = &c->b[i];
+		sqlite3_stmt *u = rp->ins_run_vcpu;
+		sqlite3_bind_int64(u, 1, id);
+		if (e->tgid >= 0)
+			sqlite3_bind_int(u, 2, e->tgid);
+		else
+			sqlite3_bind_null(u, 2);
+		sqlite3_bind_int(u, 3, e->id);
+		sqlite3_bind_int(u, 4, e->grp);
+		if (e->hw >= 0)
+			sqlite3_bind_int(u, 5, e->hw);
+		else
+			sqlite3_bind_null(u, 5);
+		sqlite3_bind_int(u, 6, e->late);
+		rc = sqlite3_step(u);
+		sqlite3_reset(u);
+	}
+	if (rc != SQLITE_DONE)
+		rp->rc = hv_err_set(rp->err, HV_E_SQL, "%s: writing core_run: %s", hv_store_path(rp->st),
+				    sqlite3_errmsg(hv_store_sqlite(rp->st)));
+}
+
+static void close_window(struct rp *rp, int cpu, const struct rp_ev *ev)
+{
+	struct rp_cpu *c = &rp->cpus[cpu];
+	rp_checked(rp, RP_MON_CORE_WINDOW);
+	if (ev->pid != c->runner_pid || ev->f[HV_F_KVMPPC_RUN_CORE_RUNNER_VCPU] != c->runner_vcpu ||
+	    ev->f[HV_F_KVMPPC_RUN_CORE_TGID] != c->runner_tgid)
+		guard(rp, cpu, c->st_core, CE_EXIT, ev, "Exit (task %lld, runner_vcpu %lld) differs from its Enter "
+		      "(task %lld)", ev->pid, ev->f[HV_F_KVMPPC_RUN_CORE_RUNNER_VCPU], c->runner_pid);
+	int ceded = 1, any = 0;
+	for (int i = 0; i < c->nb; i++) {
+		struct rp_entry *e = &c->b[i];
+		struct rp_vcpu *v = e->tgid >= 0 ? rp_vcpu_find(rp, e->tgid, e->id) : NULL;
+		if (!e->exited && v) {
+			v->win_exit_seq = ev->seq;
+			v->win_cpu = cpu;
+			rp_guest_feed(rp, v, RP_G_WIN_CLOSE, ev);
+		}
+		if (e->grp == 0 && e->exited) {
+			any = 1;
+			if (!e->exit_ceded && resume_trap(e->exit_trap))
+				ceded = 0;
+		}
+	}
+	for (int i = 0; i < c->nb; i++) {
+		struct rp_entry *e = &c->b[i];
+		struct rp_vcpu *v = e->grp == 0 && e->tgid >= 0 ? rp_vcpu_find(rp, e->tgid, e->id) : NULL;
+		if (v)
+			rp_block_window(rp, v, ceded && any ? RP_B_WIN_EXIT_CEDED : RP_B_WIN_EXIT_BUSY, ev);
+	}
+	write_run(rp, cpu, c, ev);
+	c->nb = 0;
+}
+
+static void guest_exit(struct rp *rp, int cpu, const struct rp_ev *ev)
+{
+	struct rp_cpu *c = &rp->cpus[cpu];
+	int32_t k = (int32_t)ev->f[HV_F_KVM_GUEST_EXIT_VCPU_ID];
+	int32_t trap = (int32_t)ev->f[HV_F_KVM_GUEST_EXIT_TRAP];
+	int s = c->st_core;
+	if (s == C_UNKNOWN || s == C_IDLE || s == C_BURST) {
+		struct rp_task *t = rp_task_find(rp, ev->pid);
+		struct rp_vcpu *v = t && t->tgid >= 0 ? rp_vcpu_find(rp, t->tgid, k) : NULL;
+		step(rp, cpu, CE_G_EXIT, ev, NULL);
+		if (s == C_UNKNOWN && t && t->tgid >= 0)
+			drop_candidates(rp, t->tgid, k);
+		if (v && s == C_UNKNOWN)
+			v->st_guest = RP_UNKNOWN;
+		else if (v && s == C_IDLE)
+			rp_guest_feed(rp, v, RP_G_EXIT, ev);
+		if (s == C_BURST)
+			forget_burst_vcpus(rp, c);
+		return;
+	}
+	int hit = -1;
+	for (int pass = 0; pass < 2 && hit < 0; pass++) {
+		for (int i = 0; i < c->nb; i++)
+			if (!c->b[i].exited && c->b[i].id == k) {
+				hit = i;
+				break;
+			}
+		if (hit >= 0 || pass)
+			break;
+		/* a late joiner still pending on its own CPU? */
+		for (int d = 0; d < rp->ncpus; d++) {
+			struct rp_cpu *p = &rp->cpus[d];
+			struct rp_task *t = p->used && (p->st_core == C_BURST || p->st_core == C_UNKNOWN) && p->nb == 1
+				? rp_task_find(rp, p->b[0].pid) : NULL;
+			if (d != cpu && t && p->b[0].id == k && t->vcpu == k && has_tgid(c, t->tgid)) {
+				late_join(rp, d, cpu);
+				c = &rp->cpus[cpu];
+				break;
+			}
+		}
+	}
+	if (!c->first_exit_seq)
+		c->first_exit_seq = ev->seq;
+	if (hit < 0) {
+		step(rp, cpu, CE_G_EXIT, ev, NULL);
+		rp_checked(rp, RP_MON_CORE_WINDOW);
+		if (trap != 0)
+			guard(rp, cpu, s, CE_G_EXIT, ev, "kvm_guest_exit(trap 0x%llx) for vcpu %lld, which was not entered in "
+			      "this window (only a vcpu that became runnable during the exit may show trap 0)", trap, k, 0);
+		return;
+	}
+	struct rp_entry *e = &c->b[hit];
+	e->exited = 1;
+	e->exit_trap = trap;
+	e->exit_ceded = ev->f[HV_F_KVM_GUEST_EXIT_CEDED] != 0;
+	if (!e->late && e->grp < c->last_exit_grp)
+		guard(rp, cpu, s, CE_G_EXIT, ev, "exit of vcore group %lld after group %lld: post_guest_process handles "
+		      "the master vcore first, then the subcores in order", e->grp, c->last_exit_grp, 0);
+	if (!e->late && e->grp > c->last_exit_grp)
+		c->last_exit_grp = e->grp;
+	step(rp, cpu, CE_G_EXIT, ev, NULL);
+	struct rp_vcpu *v = e->tgid >= 0 ? rp_vcpu_find(rp, e->tgid, e->id) : NULL;
+	if (v)
+		rp_guest_feed(rp, v, RP_G_EXIT, ev);
+}
+
+static void guest_enter(struct rp *rp, int cpu, const struct rp_ev *ev)
+{
+	struct rp_cpu *c = &rp->cpus[cpu];
+	int32_t k = (int32_t)ev->f[HV_F_KVM_GUEST_ENTER_VCPU_ID];
+	struct rp_task *t = rp_task_find(rp, ev->pid);
+	int s = c->st_core;
+	if ((s == C_BURST || s == C_UNKNOWN) && c->nb && c->burst_pid != ev->pid)
+		interrupt_burst(rp, cpu, ev);
+	c = &rp->cpus[cpu];
+	s = c->st_core;
+	step(rp, cpu, CE_G_ENTER, ev, NULL);
+	if (s == C_UNKNOWN) {
+		/* keep it: it may still turn out to be a late join (which resynchronises this CPU) */
+		struct rp_vcpu *v = t && t->tgid >= 0 ? rp_vcpu_find(rp, t->tgid, k) : NULL;
+		if (v && !(c->nb == 0 && t->vcpu == k))
+			v->st_guest = RP_UNKNOWN;
+		if (c->burst_pid != ev->pid)
+			c->nb = 0;
+	} else if (c->st_core != C_BURST) {
+		return;
+	}
+	if (s == C_IDLE || (s == C_UNKNOWN && c->nb == 0)) {
+		c->nb = 0;
+		c->overflow = 0;
+		c->burst_pid = ev->pid;
+	}
+	if (c->nb >= RP_MAXB) {
+		c->overflow = 1;
+		return;
+	}
+	struct rp_entry *e = &c->b[c->nb++];
+	memset(e, 0, sizeof *e);
+	e->tgid = -1;
+	e->id = k;
+	e->pid = ev->pid;
+	e->seq = ev->seq;
+	e->ts = ev->ts;
+	e->hw = -1;
+	if (t) {
+		if (c->nb == 1 && t->vcpu == k)
+			t->pend_cpu = cpu;
+		else
+			t->pend_cpu = -1;
+	}
+}
+
+static void run_core(struct rp *rp, int cpu, const struct rp_ev *ev)
+{
+	struct rp_cpu *c = &rp->cpus[cpu];
+	int s = c->st_core;
+	if (s == C_UNKNOWN)
+		rp_block_forget_vm(rp, (int32_t)ev->f[HV_F_KVMPPC_RUN_CORE_TGID]);
+	if (ev->f[HV_F_KVMPPC_RUN_CORE_WHERE] == 0) {
+		struct rp_task *t = rp_task_find(rp, ev->pid);
+		if (t)
+			t->pend_cpu = -1;
+		step(rp, cpu, CE_ENTER, ev, NULL);
+		if (s == C_BURST && c->st_core == C_RUN) {
+			c->runner_pid = ev->pid;
+			c->runner_tgid = (int32_t)ev->f[HV_F_KVMPPC_RUN_CORE_TGID];
+			c->runner_vcpu = (int32_t)ev->f[HV_F_KVMPPC_RUN_CORE_RUNNER_VCPU];
+			c->n_runnable = (int32_t)ev->f[HV_F_KVMPPC_RUN_CORE_N_RUNNABLE];
+			c->enter_seq = ev->seq;
+			c->enter_ts = ev->ts;
+			c->first_exit_seq = 0;
+			c->last_exit_grp = 0;
+			process_burst(rp, cpu, ev);
+		} else {
+			forget_burst_vcpus(rp, &rp->cpus[cpu]);
+		}
+		return;
+	}
+	if (s == C_IDLE) {	/* S8: a lone Exit; the runner's kvmppc_run_vcpu_exit must say -EBUSY */
+		struct rp_task *t = rp_task_find(rp, ev->pid);
+		if (t)
+			t->ebusy_cpu = cpu;
+	}
+	if (s == C_RUN || s == C_EXITING)
+		close_window(rp, cpu, ev);
+	else if (s != C_IDLE)
+		forget_burst_vcpus(rp, &rp->cpus[cpu]);
+	if (s == C_UNKNOWN)
+		drop_candidates(rp, (int32_t)ev->f[HV_F_KVMPPC_RUN_CORE_TGID], -1);
+	step(rp, cpu, CE_EXIT, ev, NULL);
+}
+
+void rp_mon_core(struct rp *rp, const struct rp_ev *ev)
+{
+	int cpu = ev->cpu;
+	struct rp_cpu *c = &rp->cpus[cpu];
+	int continues = (ev->id == HV_EV_KVM_GUEST_ENTER ||
+			 (ev->id == HV_EV_KVMPPC_RUN_CORE && ev->f[HV_F_KVMPPC_RUN_CORE_WHERE] == 0)) &&
+			ev->pid == c->burst_pid;
+	/* a pending burst on this CPU, or of this task elsewhere, ends unless ev continues it */
+	if ((c->st_core == C_BURST || c->st_core == C_UNKNOWN) && c->nb && !continues &&
+	    ev->id != HV_EV_KVM_GUEST_ENTER)
+		interrupt_burst(rp, cpu, ev);
+	struct rp_task *t = ev->pid > 0 ? rp_task_find(rp, ev->pid) : NULL;
+	if (t && t->pend_cpu >= 0 && t->pend_cpu != cpu)
+		interrupt_burst(rp, t->pend_cpu, ev);
+	struct rp_vcpu *v;
+	switch (ev->id) {
+	case HV_EV_KVM_GUEST_ENTER:
+		if (t && t->ebusy_cpu >= 0) {
+			rp_checked(rp, RP_MON_CORE_WINDOW);
+			rp_violate(rp, RP_MON_CORE_WINDOW, cpu_obj(t->ebusy_cpu), cstates[C_IDLE], "kvm_guest_enter", ev,
+				   "after a kvmppc_run_core Exit without Enter (S8: -EBUSY) the runner must leave "
+				   "kvmppc_run_vcpu, not run the vcore");
+			t->ebusy_cpu = -1;
+		}
+		guest_enter(rp, cpu, ev);
+		break;
+	case HV_EV_KVM_GUEST_EXIT:
+		guest_exit(rp, cpu, ev);
+		break;
+	case HV_EV_KVMPPC_RUN_CORE:
+		run_core(rp, cpu, ev);
+		break;
+	case HV_EV_KVMPPC_RUN_VCPU_ENTER:
+		v = rp_vcpu_find(rp, (int32_t)ev->f[HV_F_KVMPPC_RUN_VCPU_ENTER_TGID],
+				 (int32_t)ev->f[HV_F_KVMPPC_RUN_VCPU_ENTER_VCPU_ID]);
+		if (v)
+			rp_guest_feed(rp, v, RP_G_RUN_ENTER, ev);
+		break;
+	case HV_EV_KVMPPC_RUN_VCPU_EXIT:
+		if (t && t->ebusy_cpu >= 0) {
+			rp_checked(rp, RP_MON_CORE_WINDOW);
+			if (ev->f[HV_F_KVMPPC_RUN_VCPU_EXIT_RET] != -16)
+				rp_violate(rp, RP_MON_CORE_WINDOW, cpu_obj(t->ebusy_cpu), cstates[C_IDLE], "kvmppc_run_vcpu_exit",
+					   ev, "after a kvmppc_run_core Exit without Enter (S8: not on a primary thread, -EBUSY) "
+					   "the runner's kvmppc_run_vcpu_exit must have ret=-16, not %d",
+					   (int)ev->f[HV_F_KVMPPC_RUN_VCPU_EXIT_RET]);
+			t->ebusy_cpu = -1;
+		}
+		v = t && t->tgid >= 0 ? rp_vcpu_find(rp, t->tgid, (int32_t)ev->f[HV_F_KVMPPC_RUN_VCPU_EXIT_VCPU_ID]) : NULL;
+		if (v)
+			rp_guest_feed(rp, v, RP_G_RUN_EXIT, ev);
+		break;
+	default:
+		break;
+	}
+}

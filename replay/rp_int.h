@@ -1,0 +1,239 @@
+/*
+ * Replay internals shared by the engine (engine.c), the bookkeeping (book.c), the profiles
+ * (profile.c) and the monitors (mon_*.c).
+ *
+ * A monitor is an automaton given as data (struct rp_automaton): state names, event names,
+ * per state a sentence of what the model expects there, and a transition table whose
+ * entries are GO(next) (legal), BAD(next, sentence) (a violation with its own sentence) or
+ * left empty (a violation: "<expect of the state>; got <event>", then UNKNOWN). State 0 of
+ * every automaton is UNKNOWN: the object's history is incomplete (trace start, lost events,
+ * or right after a violation); there an empty entry keeps UNKNOWN silently and a GO() entry
+ * resynchronises. Events seen in UNKNOWN count as unverified, the others as checked.
+ * Content checks that do not change state (a field value, an ordering) are guards in the
+ * glue, reported through rp_violate() with the same (monitor, object, state, event) shape.
+ */
+#ifndef HV_RP_INT_H
+#define HV_RP_INT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hv_events.h"
+#include "hv_replay.h"
+
+/* Events the replay knows beyond hvtrace's events.def. */
+enum { RP_EV_PPC_INSTR = HV_EV_COUNT, RP_EV_NIDS };
+#define RP_NF 8			/* fields kept per decoded event (enough for every checked event) */
+
+/* One decoded event: its hvtrace id and its fields by hvtrace's field index (HV_F_*). */
+struct rp_ev {
+	int id;
+	int32_t cpu, pid;
+	uint64_t seq, ts;
+	int64_t f[RP_NF];
+};
+
+/* ---- profiles (profile.c) ---- */
+struct rp_profile {
+	const char *name;
+	const char *kernels;
+	uint8_t gang;		/* kvmppc_run_core gang path (else the POWER9 single path) */
+	uint8_t piggyback;	/* other vcores may join a run (>= E43) */
+	uint8_t wakeup;		/* kvmppc_vcore_wakeup ends every block attempt */
+	uint8_t lean;		/* POWER9 lean single path: no run_core/wakeup, runnable 0 */
+	uint8_t trap_501;	/* 0x501 EXTERNAL_LEVEL still a trap value */
+};
+const struct rp_profile *rp_profile_find(const char *name);
+/* A meta value whose key's last component is `want`, case and punctuation ignored (profile.c). */
+int rp_meta_get(struct hv_store *st, const char *want, char *buf, size_t n, char *key, size_t kn);
+
+/* ---- automata ---- */
+struct rp_trans {
+	uint8_t to;		/* next state + 1; 0 = not specified */
+	const char *err;	/* NULL: legal */
+};
+#define GO(s) { (uint8_t)((s) + 1), NULL }
+#define BAD(s, m) { (uint8_t)((s) + 1), m }
+#define RP_UNKNOWN 0
+
+struct rp_automaton {
+	const char *monitor;
+	int nstates, nevents;
+	const char *const *states;
+	const char *const *events;
+	const char *const *expect;	/* per state: what the model expects there */
+	const struct rp_trans *tab;	/* nstates x nevents */
+};
+
+enum rp_mon {
+	RP_MON_VCPU_RUN,
+	RP_MON_VCPU_GUEST,
+	RP_MON_P9_ENTRY,
+	RP_MON_CORE_WINDOW,
+	RP_MON_VCORE_BLOCK,
+	RP_MON_TRAP,
+	RP_MON_ORDER,
+	RP_NMON
+};
+
+/* The object a violation is about, formatted only when one is reported. */
+struct rp_obj {
+	char kind;		/* 't' task, 'v' vcpu (tgid/id), 'c' cpu */
+	int32_t a, b;
+};
+
+/* ---- bookkeeping objects (book.c); pointers stay valid for the whole run ---- */
+struct rp_task {
+	int32_t pid;
+	int32_t tgid, vcpu;	/* -1 unknown */
+	uint8_t st_run;		/* vcpu_run automaton */
+	uint8_t st_p9;		/* p9_entry automaton */
+	uint8_t run_uncertain;	/* resynchronised at a run_vcpu_enter that may be an L2 run */
+	int32_t last_exit, last_ret;	/* last kvmppc_run_vcpu_exit */
+	int64_t hcall_ret;	/* last kvm_hcall_exit ret */
+	int32_t last_reason;	/* last kvm_userspace_exit reason, -1 unknown */
+	int32_t p9_cpu;		/* CPU of the open guest entry (POWER9 path) */
+	int32_t pend_cpu;	/* CPU holding its single kvm_guest_enter (late-join candidate), -1 */
+	int32_t ebusy_cpu;	/* CPU of a lone kvmppc_run_core Exit it emitted (S8), -1 */
+	uint64_t last_ts, last_seq;
+	uint8_t has_last;
+};
+
+struct rp_vcpu {
+	int32_t tgid, id;
+	int32_t pid;		/* task seen on its kvmppc_run_vcpu_enter, -1 */
+	uint8_t st_guest;	/* vcpu_guest automaton (gang path) */
+	uint8_t st_block;	/* vcore_block automaton */
+	int32_t win_cpu;	/* CPU of the window it was last entered in */
+	uint64_t win_exit_seq;	/* that window's Exit, once closed */
+	uint64_t blk_enter_ts, blk_exit_ts;
+};
+
+/* A vcpu in a burst / window list. */
+struct rp_entry {
+	int32_t tgid;		/* -1: not attributed (ambiguous or unknown) */
+	int32_t id, pid;
+	uint8_t grp, exited, late, exit_ceded, ambiguous;
+	int32_t exit_trap;
+	int32_t hw;		/* inferred hardware thread, -1 unknown */
+	uint64_t seq, ts;
+};
+
+#define RP_MAXB 64
+
+struct rp_cpu {
+	uint8_t used;
+	uint8_t st_core;	/* core_window automaton */
+	int32_t burst_pid;
+	int32_t runner_pid, runner_tgid, runner_vcpu, n_runnable;
+	uint64_t enter_seq, enter_ts, first_exit_seq;
+	int last_exit_grp;
+	int nb;
+	struct rp_entry b[RP_MAXB];
+	int ns, split;		/* vcore groups, inferred split (0 unknown) */
+	uint8_t overflow;
+	/* ordering, context, duplicates */
+	uint64_t last_ts, last_seq;
+	uint8_t has_last;
+	uint64_t ring_ts[8], ring_seq[8];	/* the last kvm events here, for context */
+	int ring_n, ring_i;
+	struct rp_ev last_ev;
+	uint8_t has_last_ev;
+	/* POWER9: open guest entry on this CPU */
+	int32_t p9_pid;
+	uint64_t p9_seq;
+};
+
+struct rp_pool {
+	void **blocks;
+	int nblocks, used_in_last, elem, per_block;
+};
+
+struct rp_map {			/* open addressing: key -> object pointer */
+	uint64_t *keys;
+	void **vals;
+	uint32_t cap, n;
+};
+
+struct rp_lost {
+	int32_t cpu;		/* -1: all CPUs */
+	uint64_t from, to;
+	uint8_t active, done;
+};
+
+struct rp_vmsmt {
+	int32_t tgid, smt;
+};
+
+struct rp {
+	struct hv_store *st;
+	const struct rp_profile *prof;
+	int chip;		/* 7, 8, 9, or 0 unknown */
+	int nested_l1;		/* the host is itself a pseries guest */
+	struct {
+		int dmm, target_smt, tpc, subcores, smt_mode, indep;
+	} par;			/* -1: unknown */
+	struct rp_vmsmt *vmsmt;
+	int nvmsmt;
+	struct rp_pool task_pool, vcpu_pool;
+	struct rp_map tasks, vcpus;
+	struct rp_cpu *cpus;
+	int ncpus;
+	struct rp_lost *lost;
+	int nlost, lost_next, in_lost;
+	struct hv_replay_summary *sum;
+	hv_violation_fn cb;
+	void *ctx;
+	int max_violations, no_write;
+	struct sqlite3_stmt *ins_violation, *ins_run, *ins_run_vcpu;
+	int64_t next_run_id;
+	struct hv_err *err;
+	int rc;			/* first write error */
+};
+
+/* book.c */
+int rp_book_init(struct rp *rp);
+void rp_book_free(struct rp *rp);
+struct rp_task *rp_task_get(struct rp *rp, int32_t pid);		/* creates */
+struct rp_task *rp_task_find(struct rp *rp, int32_t pid);
+struct rp_vcpu *rp_vcpu_get(struct rp *rp, int32_t tgid, int32_t id);	/* creates */
+struct rp_vcpu *rp_vcpu_find(struct rp *rp, int32_t tgid, int32_t id);
+struct rp_cpu *rp_cpu_get(struct rp *rp, int32_t cpu);	/* creates; NULL if out of range */
+/* Iterate a pool: i from 0 while rp_pool_at() returns non-NULL. */
+void *rp_pool_at(struct rp_pool *p, int i);
+/* Every task and vcpu becomes UNKNOWN; cpu >= 0: that CPU's window too, < 0: every CPU's. */
+void rp_book_forget(struct rp *rp, int32_t cpu);
+int rp_vm_smt(const struct rp *rp, int32_t tgid);	/* smt_mode of a VM or -1 */
+int rp_threads_per_subcore(const struct rp *rp);	/* -1 unknown */
+
+/* engine.c: stepping and reporting */
+void rp_step(struct rp *rp, int mon, const struct rp_automaton *a, uint8_t *state, int letter,
+	     const struct rp_ev *ev, struct rp_obj obj, const char *detail);
+void rp_violate(struct rp *rp, int mon, struct rp_obj obj, const char *state, const char *event,
+		const struct rp_ev *ev, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+void rp_checked(struct rp *rp, int mon);
+void rp_skipped(struct rp *rp, int mon);
+int rp_mon_on(const struct rp *rp, int mon);
+
+/* monitors: one entry point each, called for every decoded event in seq order */
+void rp_mon_vcpu_run(struct rp *rp, const struct rp_ev *ev);
+void rp_mon_p9_entry(struct rp *rp, const struct rp_ev *ev);
+void rp_mon_core(struct rp *rp, const struct rp_ev *ev);
+void rp_mon_block(struct rp *rp, const struct rp_ev *ev);
+void rp_mon_trap(struct rp *rp, const struct rp_ev *ev);
+void rp_mon_order(struct rp *rp, const struct rp_ev *ev);
+/* feeds between monitors */
+enum { RP_G_RUN_ENTER, RP_G_RUN_EXIT, RP_G_ENTER, RP_G_EXIT, RP_G_WIN_CLOSE };
+void rp_guest_feed(struct rp *rp, struct rp_vcpu *v, int letter, const struct rp_ev *ev);
+enum { RP_B_WIN_ENTER, RP_B_WIN_EXIT_CEDED, RP_B_WIN_EXIT_BUSY };
+void rp_block_window(struct rp *rp, struct rp_vcpu *v, int what, const struct rp_ev *ev);
+/* A window of VM tgid went by unknown: what its vcpus may do next is unknown too. */
+void rp_block_forget_vm(struct rp *rp, int32_t tgid);
+int rp_task_in_run(const struct rp_task *t);	/* between run_vcpu_enter and exit */
+int rp_vcpu_in_guest(const struct rp_vcpu *v);	/* entered in an open window */
+/* end of trace: report vcpus whose window closed without their exit */
+void rp_mon_guest_finish(struct rp *rp);
+extern const struct rp_automaton rp_aut_vcpu_run, rp_aut_vcpu_guest, rp_aut_p9_entry,
+	rp_aut_core_window, rp_aut_block_gang, rp_aut_block_p9;
+
+#endif
