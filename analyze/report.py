@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """hvtrace report: an HTML page with figures and a plain-text summary of one trace store.
 
-    report.py DB -o DIR [--window-start S] [--window-len S]
+    report.py DB -o DIR [--window-start S] [--window-len S] [--quiet]
 
 writes DIR/index.html (self-contained: inline CSS, no scripts, no external URLs; figures are
 the PNG files next to it) and DIR/summary.txt (the same tables as text). It reads the derived
@@ -52,6 +52,7 @@ def parse_args(argv):
     p.add_argument("--window-start", metavar="S", type=float,
                    help="start of the timeline window, in seconds on the trace clock (as hvtrace events prints)")
     p.add_argument("--window-len", metavar="S", type=float, help="length of the timeline window in seconds")
+    p.add_argument("--quiet", action="store_true", help="do not print the path of the report")
     a = p.parse_args(argv)
     if a.window_len is not None and not a.window_len > 0:
         p.error(f"--window-len must be > 0 (got {a.window_len})")
@@ -339,7 +340,8 @@ def main(argv):
     errors = [m for s in secs for m in s.errors]
     for m in errors:
         print(f"{PROG}: {m}", file=sys.stderr)
-    print(os.path.join(out, "index.html"))
+    if not args.quiet:
+        print(os.path.join(out, "index.html"))
     return 1 if errors else 0
 
 

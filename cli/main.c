@@ -16,6 +16,7 @@ static const struct hv_cmd commands[] = {
 	{ "sql", "run an SQL query on a trace database", cmd_sql },
 	{ "demo-db", "write a small database from a built-in event sequence", cmd_demo_db },
 	{ "perf-export", "write a trace as a perf.data file that perf script decodes", cmd_perf_export },
+	{ "report", "write an HTML report with figures and a text summary of a trace", cmd_report },
 	{ "help", "list the subcommands, or show one's help", cmd_help },
 };
 
