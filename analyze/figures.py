@@ -24,21 +24,36 @@ SPLIT_NAME = {1: "whole core", 2: "2-way split", 4: "4-way split", 0: "split unk
 NOVM_COLOUR = "#7f7f7f"
 
 
+def load_columns(db, sql, ncols, chunk=200_000):
+    """The integer columns of a query as int64 arrays (NULL -> -1), read in chunks so that a
+    trace with millions of runs never holds them all as Python tuples."""
+    cur = db.execute(sql)
+    parts = []
+    while True:
+        rows = cur.fetchmany(chunk)
+        if not rows:
+            break
+        flat = np.fromiter((-1 if v is None else v for r in rows for v in r), dtype=np.int64,
+                           count=len(rows) * ncols)
+        parts.append(flat.reshape(len(rows), ncols))
+    if not parts:
+        return [np.zeros(0, dtype=np.int64) for _ in range(ncols)]
+    allrows = np.concatenate(parts)
+    return [allrows[:, i].copy() for i in range(ncols)]
+
+
 class Runs:
     """Every guest run (vcpu_run) as arrays: start, end (ns), vm index into `vms` (-1 for an
     unattributed run), hw (host thread, -1 unknown), core (from hw or else the run's cpu)."""
 
     def __init__(self, db, tpc):
-        rows = hvdb.rows(db, "SELECT start_ts, end_ts, tgid, hw_thread, cpu FROM vcpu_run"
-                         " WHERE start_ts IS NOT NULL AND end_ts IS NOT NULL") if hvdb.has_table(db, "vcpu_run") else []
-        self.vms = sorted({r[2] for r in rows if r[2] is not None})
-        index = {t: i for i, t in enumerate(self.vms)}
-        n = len(rows)
-        self.start = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
-        self.end = np.fromiter((r[1] for r in rows), dtype=np.int64, count=n)
-        self.vm = np.fromiter((index.get(r[2], -1) for r in rows), dtype=np.int64, count=n)
-        self.hw = np.fromiter((-1 if r[3] is None else r[3] for r in rows), dtype=np.int64, count=n)
-        cpu = np.fromiter((-1 if r[4] is None else r[4] for r in rows), dtype=np.int64, count=n)
+        sql = ("SELECT start_ts, end_ts, tgid, hw_thread, cpu FROM vcpu_run"
+               " WHERE start_ts IS NOT NULL AND end_ts IS NOT NULL"
+               if hvdb.has_table(db, "vcpu_run") else "SELECT 1, 1, 1, 1, 1 WHERE 0")
+        self.start, self.end, tgid, self.hw, cpu = load_columns(db, sql, 5)
+        vms = np.unique(tgid[tgid >= 0])
+        self.vms = vms.tolist()
+        self.vm = np.where(tgid >= 0, np.searchsorted(vms, tgid), -1) if len(vms) else np.full(len(tgid), -1)
         where = np.where(self.hw >= 0, self.hw, cpu)
         self.core = np.where(where >= 0, where // tpc, -1)
 
@@ -50,13 +65,11 @@ class CoreRuns:
     """Every kvmppc_run_core window (core_run): start, end, core (cpu // tpc), split (0 = unknown)."""
 
     def __init__(self, db, tpc):
-        rows = hvdb.rows(db, "SELECT start_ts, end_ts, cpu, split FROM core_run"
-                         " WHERE start_ts IS NOT NULL AND end_ts IS NOT NULL") if hvdb.has_table(db, "core_run") else []
-        n = len(rows)
-        self.start = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
-        self.end = np.fromiter((r[1] for r in rows), dtype=np.int64, count=n)
-        self.core = np.fromiter((-1 if r[2] is None else r[2] // tpc for r in rows), dtype=np.int64, count=n)
-        self.split = np.fromiter((r[3] if r[3] in (1, 2, 4) else 0 for r in rows), dtype=np.int64, count=n)
+        sql = ("SELECT start_ts, end_ts, cpu, split FROM core_run WHERE start_ts IS NOT NULL AND end_ts IS NOT NULL"
+               if hvdb.has_table(db, "core_run") else "SELECT 1, 1, 1, 1 WHERE 0")
+        self.start, self.end, cpu, split = load_columns(db, sql, 4)
+        self.core = np.where(cpu >= 0, cpu // tpc, -1)
+        self.split = np.where(np.isin(split, (1, 2, 4)), split, 0)
 
     def __len__(self):
         return len(self.start)
@@ -110,7 +123,7 @@ def busiest_second(runs, t0, t1):
     return int(t0 + int(np.argmax(busy)) * 1_000_000_000), busy
 
 
-def choose_window(runs, t0, t1, bar_budget=3000):
+def choose_window(runs, t0, t1, bar_budget=1500):
     """The readable default window: inside the busiest second, the busiest sub-window of the
     longest length in NICE_LENGTHS (1 s, 0.5 s, 0.2 s, ...) at which the runs overlapping that
     second, scaled to the window, stay within `bar_budget` bars. Returns (start ns, length ns)."""
@@ -209,7 +222,7 @@ def legend_vms(ax, vms, colours, splits):
     handles = [Patch(color=colours[i], label=f"VM {t}") for i, t in enumerate(vms[:20])]
     handles.append(Patch(color=NOVM_COLOUR, label="VM unknown"))
     if splits:
-        handles += [Patch(color=SPLIT_COLOUR[k], label=SPLIT_NAME[k]) for k in (1, 2, 4)]
+        handles += [Patch(color=SPLIT_COLOUR[k], label=SPLIT_NAME[k]) for k in (1, 2, 4, 0)]
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
 
 
