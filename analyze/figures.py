@@ -24,6 +24,11 @@ SPLIT_NAME = {1: "whole core", 2: "2-way split", 4: "4-way split", 0: "split unk
 NOVM_COLOUR = "#7f7f7f"
 
 
+def readable(db, tbl, cols):
+    """The table exists with every column of `cols` (the db/README.md contract)."""
+    return hvdb.has_table(db, tbl) and set(cols) <= set(hvdb.columns(db, tbl))
+
+
 def load_columns(db, sql, ncols, chunk=200_000):
     """The integer columns of a query as int64 arrays (NULL -> -1), read in chunks so that a
     trace with millions of runs never holds them all as Python tuples."""
@@ -49,7 +54,8 @@ class Runs:
     def __init__(self, db, tpc):
         sql = ("SELECT start_ts, end_ts, tgid, hw_thread, cpu FROM vcpu_run"
                " WHERE start_ts IS NOT NULL AND end_ts IS NOT NULL"
-               if hvdb.has_table(db, "vcpu_run") else "SELECT 1, 1, 1, 1, 1 WHERE 0")
+               if readable(db, "vcpu_run", ("start_ts", "end_ts", "tgid", "hw_thread", "cpu"))
+               else "SELECT 1, 1, 1, 1, 1 WHERE 0")
         self.start, self.end, tgid, self.hw, cpu = load_columns(db, sql, 5)
         vms = np.unique(tgid[tgid >= 0])
         self.vms = vms.tolist()
@@ -66,7 +72,7 @@ class CoreRuns:
 
     def __init__(self, db, tpc):
         sql = ("SELECT start_ts, end_ts, cpu, split FROM core_run WHERE start_ts IS NOT NULL AND end_ts IS NOT NULL"
-               if hvdb.has_table(db, "core_run") else "SELECT 1, 1, 1, 1 WHERE 0")
+               if readable(db, "core_run", ("start_ts", "end_ts", "cpu", "split")) else "SELECT 1, 1, 1, 1 WHERE 0")
         self.start, self.end, cpu, split = load_columns(db, sql, 4)
         self.core = np.where(cpu >= 0, cpu // tpc, -1)
         self.split = np.where(np.isin(split, (1, 2, 4)), split, 0)
@@ -325,10 +331,8 @@ def wait_cdf(path, db):
     plt.close(fig)
 
 
-def cede_block(path, db):
+def cede_block(path, db, have_runs, have_blocks):
     """Left: share of guest runs ending ceded, per VM. Right: block time CDF, poll vs slept."""
-    have_runs = hvdb.has_rows(db, "vcpu_run")
-    have_blocks = hvdb.has_rows(db, "vcore_block")
     panels = int(have_runs) + int(have_blocks)
     fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4.5), dpi=DPI, squeeze=False)
     i = 0

@@ -107,7 +107,10 @@ def timeline_section(db, info, args, out):
     runs = figures.Runs(db, tpc)
     cores = figures.CoreRuns(db, tpc)
     if not len(runs):
-        sec.nodata = tables.NODATA_DERIVE.format(tbl="vcpu_run")
+        miss = (tables.missing_columns(db, "vcpu_run", ("start_ts", "end_ts", "tgid", "hw_thread", "cpu"))
+                if hvdb.has_rows(db, "vcpu_run") else [])
+        sec.nodata = (f"no data: vcpu_run lacks column(s) {', '.join(miss)} of db/README.md" if miss
+                      else tables.NODATA_DERIVE.format(tbl="vcpu_run"))
         return sec, None
     t0, t1 = span_for_figures(info, runs, cores)
     ws, wl = figures.choose_window(runs, t0, t1)
@@ -135,6 +138,18 @@ def timeline_section(db, info, args, out):
     return sec, (ws, wl)
 
 
+def guard(fn, *args):
+    """Run one table function; an SQL error (a table not following db/README.md in a way the
+    column checks did not catch) becomes that table's no-data sentence and a warning."""
+    try:
+        return fn(*args)
+    except hvdb.sqlite3.Error as e:
+        t = tables.Table(fn.__name__.replace("_table", ""), fn.__name__, [])
+        t.warning = f"{fn.__name__}: cannot read the database: {e}"
+        t.nodata = f"no data: {t.warning}"
+        return t
+
+
 def build(db, args, out):
     info = trace_info(db)
     sym = symbols.Symbols()
@@ -142,7 +157,7 @@ def build(db, args, out):
 
     s = Section("trace", "Trace", "What the database holds (event tables, lost-event windows, meta) "
                 "and the VMs seen in the guest runs.")
-    s.tables = [tables.trace_table(db, info), tables.vms_table(db)]
+    s.tables = [guard(tables.trace_table, db, info), guard(tables.vms_table, db)]
     secs.append(s)
 
     s, window = timeline_section(db, info, args, out)
@@ -150,7 +165,7 @@ def build(db, args, out):
 
     s = Section("split", "Split modes", "How often kvmppc_run_core ran the core whole, 2-way or 4-way "
                 "split (dynamic micro-threading), by number of windows and by core time.")
-    t = tables.split_table(db)
+    t = guard(tables.split_table, db)
     s.tables = [t]
     if not t.nodata:
         labels = [r[0] for r in t.rows]
@@ -161,15 +176,15 @@ def build(db, args, out):
 
     s = Section("occupancy", "Hardware-thread occupancy", "Threads used (vcpus placed) against threads "
                 "available (of the core or subcore set) in each kvmppc_run_core window.")
-    occ = tables.occupancy_table(db)
-    s.tables = [tables.cores_table(db), occ]
+    occ = guard(tables.occupancy_table, db)
+    s.tables = [guard(tables.cores_table, db), occ]
     if not occ.nodata:
         figure(s, out, "fig_occupancy.png", "thread occupancy histogram", lambda p: occupancy_figure(p, occ))
     secs.append(s)
 
     s = Section("wait", "vCPU dispatch wait", "Time a vcpu was runnable (inside KVM_RUN, not in an hcall, "
                 "page fault or block) but not in the guest (vcpu_wait).")
-    t = tables.wait_table(db)
+    t = guard(tables.wait_table, db)
     s.tables = [t]
     if not t.nodata:
         figure(s, out, "fig_wait_cdf.png", "dispatch wait CDF per VM", lambda p: figures.wait_cdf(p, db))
@@ -178,24 +193,26 @@ def build(db, args, out):
     s = Section("cede", "Cede, nap and block", "Guest runs that ended with the vcpu ceded (H_CEDE), "
                 "H_CEDE outcomes when hvtrace's decision events were recorded, and vcore blocks "
                 "(kvmppc_vcore_blocked) that returned from polling vs slept.")
-    s.tables = [tables.cede_table(db), tables.cede_outcome_table(db, sym), tables.block_table(db)]
-    if hvdb.has_rows(db, "vcpu_run") or hvdb.has_rows(db, "vcore_block"):
-        figure(s, out, "fig_cede_block.png", "ceded exits and block time", lambda p: figures.cede_block(p, db))
+    s.tables = [guard(tables.cede_table, db), guard(tables.cede_outcome_table, db, sym), guard(tables.block_table, db)]
+    have_runs, have_blocks = not s.tables[0].nodata, not s.tables[2].nodata
+    if have_runs or have_blocks:
+        figure(s, out, "fig_cede_block.png", "ceded exits and block time",
+               lambda p: figures.cede_block(p, db, have_runs, have_blocks))
     secs.append(s)
 
     s = Section("exits", "Exits and hcalls", "Guest exits by trap vector (vcpu_run.trap) and "
                 "virtual-mode hcalls by request (hcall.req), named from tracepoints/symbols.")
-    s.tables = [tables.exits_table(db, sym), tables.hcalls_table(db, sym)]
+    s.tables = [guard(tables.exits_table, db, sym), guard(tables.hcalls_table, db, sym)]
     secs.append(s)
 
     s = Section("violations", "Replay violations", "What hvtrace replay found (table violation): "
                 "counts per monitor and the first 50 in trace order.")
-    s.tables = [tables.violation_monitors_table(db), tables.violations_table(db)]
+    s.tables = [guard(tables.violation_monitors_table, db), guard(tables.violations_table, db)]
     secs.append(s)
 
     s = Section("whatif", "What-if", "The recorded demand replayed through the simulator under other "
                 "settings (table whatif, written by hvtrace whatif).")
-    s.tables = [tables.whatif_table(db)]
+    s.tables = [guard(tables.whatif_table, db)]
     secs.append(s)
 
     for s in secs:
@@ -337,6 +354,8 @@ def main(argv):
         return 2
     write_html(os.path.join(out, "index.html"), args.db, info, secs)
     write_summary(os.path.join(out, "summary.txt"), args.db, secs, window)
+    for m in sorted({t.warning for s in secs for t in s.tables if t.warning}):
+        print(f"{PROG}: warning: {m}", file=sys.stderr)
     errors = [m for s in secs for m in s.errors]
     for m in errors:
         print(f"{PROG}: {m}", file=sys.stderr)

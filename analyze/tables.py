@@ -32,6 +32,7 @@ class Table:
         self.key, self.title, self.cols, self.note = key, title, cols, note
         self.rows = []
         self.nodata = None
+        self.warning = None   # the source table does not follow db/README.md
 
     def add(self, *vals):
         assert len(vals) == len(self.cols)
@@ -104,12 +105,24 @@ def vm_name(db, tgid):
     return c if c else "-"
 
 
-def need(db, t, tbl, msg=NODATA_DERIVE):
-    """Mark t as no-data when `tbl` is missing or empty; return True when it has rows."""
-    if hvdb.has_rows(db, tbl):
-        return True
-    t.nodata = msg.format(tbl=tbl)
-    return False
+def missing_columns(db, tbl, cols):
+    """The columns of `cols` that table `tbl` lacks (it exists)."""
+    have = set(hvdb.columns(db, tbl))
+    return [c for c in cols if c not in have]
+
+
+def need(db, t, tbl, cols, msg=NODATA_DERIVE):
+    """Mark t as no-data when `tbl` is missing or empty, or lacks a column of the contract in
+    db/README.md (then t.warning says which); return True when it can be read."""
+    if not hvdb.has_rows(db, tbl):
+        t.nodata = msg.format(tbl=tbl)
+        return False
+    miss = missing_columns(db, tbl, cols)
+    if miss:
+        t.warning = f"{tbl} lacks column(s) {', '.join(miss)} of db/README.md"
+        t.nodata = f"no data: {t.warning} (rebuild it with this hvtrace's derive/replay/whatif)"
+        return False
+    return True
 
 
 def trace_table(db, info):
@@ -153,7 +166,7 @@ def vms_table(db):
     t = Table("vms", "Virtual machines (guest runs)", [
         ("tgid", "int"), ("name", "str"), ("vcpus", "int"), ("guest runs", "int"),
         ("guest time ms", "f3"), ("guest time %", "f2")])
-    if not need(db, t, "vcpu_run"):
+    if not need(db, t, "vcpu_run", ("tgid", "vcpu_id", "start_ts", "end_ts")):
         return t
     total = hvdb.scalar(db, "SELECT sum(end_ts - start_ts) FROM vcpu_run")
     for tgid, nv, n, g in hvdb.rows(db, "SELECT tgid, count(DISTINCT vcpu_id), count(*), sum(end_ts - start_ts)"
@@ -169,7 +182,7 @@ def split_table(db):
     t = Table("split", "Split modes of kvmppc_run_core windows", [
         ("mode", "str"), ("windows", "int"), ("windows %", "f2"),
         ("core time ms", "f3"), ("core time %", "f2")])
-    if not need(db, t, "core_run"):
+    if not need(db, t, "core_run", ("split", "start_ts", "end_ts")):
         return t
     n_all, d_all = hvdb.rows(db, "SELECT count(*), sum(end_ts - start_ts) FROM core_run")[0]
     got = {s: (n, d) for s, n, d in hvdb.rows(
@@ -190,7 +203,7 @@ def cores_table(db):
     * (end_ts - start_ts)); piggybacked = 100.0 * sum(piggybacked > 0) / count(*); mean vcores
     = avg(n_vcores); late joins = SELECT count(*) FROM vcpu_run WHERE late_join = 1."""
     t = Table("cores", "Core windows", [("item", "str"), ("value", "auto")])
-    if not need(db, t, "core_run"):
+    if not need(db, t, "core_run", ("start_ts", "end_ts", "threads_used", "threads_avail", "piggybacked", "n_vcores")):
         return t
     n, d, used, avail, pig, nvc = hvdb.rows(
         db, "SELECT count(*), sum(end_ts - start_ts), sum(threads_used * (end_ts - start_ts)),"
@@ -200,7 +213,7 @@ def cores_table(db):
     t.add("thread occupancy, time-weighted (%)", Cell(pct(used, avail), "f2"))
     t.add("windows with piggybacked vcores (%)", Cell(pct(pig, n), "f2"))
     t.add("vcores per window (mean)", Cell(nvc, "f3"))
-    if hvdb.has_table(db, "vcpu_run"):
+    if hvdb.has_table(db, "vcpu_run") and not missing_columns(db, "vcpu_run", ("late_join",)):
         t.add("late-joining guest runs", Cell(hvdb.scalar(db, "SELECT count(*) FROM vcpu_run WHERE late_join = 1"), "int"))
     return t
 
@@ -211,7 +224,7 @@ def occupancy_table(db):
     t = Table("occupancy", "Hardware threads used per window", [
         ("threads used", "int"), ("threads available", "int"), ("windows", "int"),
         ("windows %", "f2"), ("core time ms", "f3"), ("core time %", "f2")])
-    if not need(db, t, "core_run"):
+    if not need(db, t, "core_run", ("threads_used", "threads_avail", "start_ts", "end_ts")):
         return t
     n_all, d_all = hvdb.rows(db, "SELECT count(*), sum(end_ts - start_ts) FROM core_run")[0]
     for u, a, n, d in hvdb.rows(db, "SELECT threads_used, threads_avail, count(*), sum(end_ts - start_ts)"
@@ -228,7 +241,7 @@ def wait_table(db):
     t = Table("wait", "vCPU dispatch wait (runnable, not in the guest)", [
         ("tgid", "str"), ("name", "str"), ("intervals", "int"), ("total ms", "f3"),
         ("p50 us", "f1"), ("p99 us", "f1"), ("max us", "f1")])
-    if not need(db, t, "vcpu_wait"):
+    if not need(db, t, "vcpu_wait", ("tgid", "start_ts", "end_ts")):
         return t
     one = "SELECT end_ts - start_ts FROM vcpu_wait WHERE tgid IS ?"
     for tgid, n, tot, mx in hvdb.rows(db, "SELECT tgid, count(*), sum(end_ts - start_ts), max(end_ts - start_ts)"
@@ -246,7 +259,7 @@ def cede_table(db):
     ORDER BY tgid (a run whose exit has ceded=1 ended while the vcpu was ceded)."""
     t = Table("cede", "Guest runs ending ceded (H_CEDE) per VM", [
         ("tgid", "int"), ("name", "str"), ("guest runs", "int"), ("ceded exits", "int"), ("ceded %", "f2")])
-    if not need(db, t, "vcpu_run"):
+    if not need(db, t, "vcpu_run", ("tgid", "ceded")):
         return t
     for tgid, n, c in hvdb.rows(db, "SELECT tgid, count(*), sum(ceded) FROM vcpu_run GROUP BY tgid ORDER BY tgid"):
         t.add(tgid, vm_name(db, tgid), n, c, pct(c, n))
@@ -275,7 +288,7 @@ def block_table(db):
     t = Table("block", "Vcore blocks (kvmppc_vcore_blocked): poll vs sleep", [
         ("outcome", "str"), ("blocks", "int"), ("blocks %", "f2"), ("total ms", "f3"),
         ("avg us", "f1"), ("p50 us", "f1"), ("max us", "f1")])
-    if not need(db, t, "vcore_block"):
+    if not need(db, t, "vcore_block", ("waited", "ns")):
         return t
     n_all = hvdb.scalar(db, "SELECT count(*) FROM vcore_block")
     for w, n, tot, avg, mx in hvdb.rows(db, "SELECT waited, count(*), sum(ns), avg(ns), max(ns)"
@@ -292,7 +305,7 @@ def exits_table(db, sym):
     t = Table("exits", "Guest exits by trap", [
         ("trap", "hex"), ("name", "str"), ("exits", "int"), ("exits %", "f2"), ("ceded", "int"),
         ("avg run us", "f1"), ("max run us", "f1")])
-    if not need(db, t, "vcpu_run"):
+    if not need(db, t, "vcpu_run", ("trap", "ceded", "start_ts", "end_ts")):
         return t
     n_all = hvdb.scalar(db, "SELECT count(*) FROM vcpu_run")
     for trap, n, c, avg, mx in hvdb.rows(db, "SELECT trap, count(*), sum(ceded), avg(end_ts - start_ts),"
@@ -309,7 +322,7 @@ def hcalls_table(db, sym):
     t = Table("hcalls", "Virtual-mode hcalls by request", [
         ("req", "hex"), ("name", "str"), ("calls", "int"), ("calls %", "f2"),
         ("min us", "f1"), ("avg us", "f1"), ("max us", "f1")])
-    if not need(db, t, "hcall"):
+    if not need(db, t, "hcall", ("req", "start_ts", "end_ts")):
         return t
     n_all = hvdb.scalar(db, "SELECT count(*) FROM hcall")
     for req, n, mn, avg, mx in hvdb.rows(db, "SELECT req, count(*), min(d), avg(d), max(d) FROM"
@@ -323,11 +336,14 @@ def violation_monitors_table(db):
     """Violations per monitor: SELECT monitor, count(*) FROM violation GROUP BY monitor
     ORDER BY count(*) DESC, monitor."""
     t = Table("viol_monitors", "Replay violations per monitor", [("monitor", "str"), ("violations", "int")])
-    if not need(db, t, "violation", NODATA_REPLAY):
+    if not need(db, t, "violation", ("monitor",), NODATA_REPLAY):
         return t
     for m, n in hvdb.rows(db, "SELECT monitor, count(*) FROM violation GROUP BY monitor ORDER BY count(*) DESC, monitor"):
         t.add(m, n)
     return t
+
+
+VIOLATION_COLS = ("id", "seq", "ts", "cpu", "pid", "monitor", "object", "state", "message")
 
 
 def violations_table(db):
@@ -336,7 +352,7 @@ def violations_table(db):
     t = Table("violations", "First 50 violations (trace order)", [
         ("seq", "int"), ("time s", "f6"), ("cpu", "int"), ("pid", "int"), ("monitor", "str"),
         ("object", "auto"), ("state", "auto"), ("message", "str")])
-    if not need(db, t, "violation", NODATA_REPLAY):
+    if not need(db, t, "violation", VIOLATION_COLS, NODATA_REPLAY):
         return t
     for seq, ts, cpu, pid, m, o, s, msg in hvdb.rows(db, "SELECT seq, ts, cpu, pid, monitor, object, state, message"
                                                      " FROM violation ORDER BY seq, id LIMIT 50"):
@@ -348,7 +364,7 @@ def whatif_table(db):
     """What-if: every column of whatif as written by hvtrace whatif: SELECT * FROM whatif
     ORDER BY rowid (rows in the order whatif wrote them; numbers as stored)."""
     t = Table("whatif", "What-if: the recorded demand replayed under other settings", [])
-    if not need(db, t, "whatif", NODATA_WHATIF):
+    if not need(db, t, "whatif", (), NODATA_WHATIF):
         return t
     t.cols = [(c, "auto") for c in hvdb.columns(db, "whatif")]
     for r in hvdb.rows(db, "SELECT * FROM whatif ORDER BY rowid"):

@@ -383,3 +383,26 @@ def test_uses_only_debian_python():
     with open(REPORT_PY, encoding="utf-8") as f:
         assert f.readline().strip() == "#!/usr/bin/python3"
     assert HVTRACE
+
+
+def test_off_contract_table_is_no_data_with_warning(empty_db, tmp_path):
+    """A core_run with other column names (an older replay's shape) does not stop the report:
+    its sections say which columns are missing, stderr warns, the rest is written."""
+    import shutil
+    path = str(tmp_path / "o.db")
+    shutil.copy(empty_db, path)
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE core_run(id INTEGER PRIMARY KEY, cpu INTEGER, runner_tgid INTEGER,"
+                     " enter_ts INTEGER, exit_ts INTEGER, split INTEGER);"
+                     "INSERT INTO core_run VALUES (1, 0, 4100, 1000, 2000, 1);"
+                     "CREATE TABLE vcpu_run(id INTEGER PRIMARY KEY, tgid INTEGER, vcpu INTEGER, enter_ts INTEGER);"
+                     "INSERT INTO vcpu_run VALUES (1, 4100, 0, 1000);")
+    db.commit()
+    db.close()
+    r = run([PYTHON, REPORT_PY, path, "-o", str(tmp_path / "r")])
+    assert r.returncode == 0, r.stderr
+    assert "warning: core_run lacks column(s) start_ts, end_ts" in r.stderr
+    summ = parse_summary(str(tmp_path / "r" / "summary.txt"))
+    assert "lacks column(s)" in summ["split"] and "lacks column(s)" in summ["exits"]
+    page = parse_html(str(tmp_path / "r" / "index.html"))
+    assert "lacks column" in page.sections["s-timeline"]
