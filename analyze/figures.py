@@ -197,7 +197,7 @@ def timeline(path, runs, cores, tpc, ws, wl):
     rects(ax, bx0, bx1, by0, np.asarray(by0) + tpc, bcol, 1)
     if lines:
         from matplotlib.collections import LineCollection
-        ax.add_collection(LineCollection(lines, colors="#555555", linewidths=0.6, zorder=2))
+        ax.add_collection(LineCollection(lines, colors="#333333", linewidths=1.0, zorder=2))
     colours = vm_colours(runs.vms)
     keep = np.isin(rh // tpc, show)
     y = np.array([slot[c] * pitch + t for c, t in zip((rh[keep] // tpc).tolist(), (rh[keep] % tpc).tolist())])

@@ -406,3 +406,20 @@ def test_off_contract_table_is_no_data_with_warning(empty_db, tmp_path):
     assert "lacks column(s)" in summ["split"] and "lacks column(s)" in summ["exits"]
     page = parse_html(str(tmp_path / "r" / "index.html"))
     assert "lacks column" in page.sections["s-timeline"]
+
+
+def test_installed_layout_finds_analyze_and_symbols(full_db, tmp_path, hvtrace):
+    """As `make install` lays it out: bin/hvtrace, share/hvtrace/analyze, share/hvtrace/tracepoints/symbols."""
+    import shutil
+    prefix = tmp_path / "prefix"
+    (prefix / "bin").mkdir(parents=True)
+    shutil.copy2(hvtrace, prefix / "bin" / "hvtrace")
+    shutil.copytree(os.path.join(TOP, "analyze"), prefix / "share" / "hvtrace" / "analyze",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(SYMDIR, prefix / "share" / "hvtrace" / "tracepoints" / "symbols")
+    env = {k: v for k, v in os.environ.items() if k not in ("HVTRACE_ANALYZE", "HVTRACE_SYMBOLS")}
+    r = run([str(prefix / "bin" / "hvtrace"), "report", full_db, "-o", str(tmp_path / "r")], env=env)
+    assert r.returncode == 0, r.stderr
+    summ = parse_summary(str(tmp_path / "r" / "summary.txt"))
+    names = {row[0]: row[1] for row in summ["exits"][1]}
+    assert names["0x980"] == "HV_DECREMENTER" and names["0xc00"] == "SYSCALL"
