@@ -160,7 +160,7 @@ def shown_cores(keys_core, weights, limit=MAX_CORES):
     return sorted(best), len(tot)
 
 
-def timeline(path, runs, cores, tpc, ws, wl):
+def timeline(path, runs, cores, tpc, ws, wl, names=None):
     """Per-core timeline of hardware threads in [ws, ws + wl): one row per thread, guest runs
     coloured by VM, split-mode bands behind. Returns a note (str) about what was left out."""
     we = ws + wl
@@ -211,7 +211,7 @@ def timeline(path, runs, cores, tpc, ws, wl):
     ax.set_yticklabels([f"core {c} t{t}" if t == 0 else f"t{t}" for c in show for t in range(tpc)], fontsize=6)
     ax.set_xlabel(f"ms from {ws / 1e9:.6f} s (trace clock)")
     ax.set_title(f"Hardware threads by VM, {wl / 1e6:g} ms window; bands: split mode of the core")
-    legend_vms(ax, runs.vms, colours, splits=True)
+    legend_vms(ax, runs.vms, colours, splits=True, names=names)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -223,16 +223,21 @@ def timeline(path, runs, cores, tpc, ws, wl):
     return "; ".join(notes)
 
 
-def legend_vms(ax, vms, colours, splits):
+def legend_vms(ax, vms, colours, splits, names=None):
     from matplotlib.patches import Patch
-    handles = [Patch(color=colours[i], label=f"VM {t}") for i, t in enumerate(vms[:20])]
+    names = names or {}
+
+    def label(t):
+        n = names.get(t)
+        return f"VM {t} ({n[:24]})" if n and n != "-" else f"VM {t}"
+    handles = [Patch(color=colours[i], label=label(t)) for i, t in enumerate(vms[:20])]
     handles.append(Patch(color=NOVM_COLOUR, label="VM unknown"))
     if splits:
         handles += [Patch(color=SPLIT_COLOUR[k], label=SPLIT_NAME[k]) for k in (1, 2, 4, 0)]
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
 
 
-def overview(path, runs, cores, tpc, t0, t1, nbins=300):
+def overview(path, runs, cores, tpc, t0, t1, names=None, nbins=300):
     """Whole trace, one panel per core: busy hardware threads (guest-thread time per bin /
     bin length) stacked by VM, over a strip coloured by the split mode with the most core time
     in each bin."""
@@ -254,7 +259,9 @@ def overview(path, runs, cores, tpc, t0, t1, nbins=300):
                 layers.append(overlap_per_bin(runs.start[m], runs.end[m], edges) / width)
                 cols.append(NOVM_COLOUR if v < 0 else colours[v])
         if layers:
-            ax.stackplot(x, np.vstack(layers), colors=cols, step="post", linewidth=0)
+            ys = np.vstack(layers)
+            ys = np.hstack([ys, ys[:, -1:]])  # step="post": repeat the last bin up to the last edge
+            ax.stackplot(np.append(x, (t1 - t0) / 1e9), ys, colors=cols, step="post", linewidth=0)
         best = np.zeros(nbins)
         mode = np.zeros(nbins, dtype=np.int64) - 1
         for sp in (1, 2, 4, 0):
@@ -266,15 +273,15 @@ def overview(path, runs, cores, tpc, t0, t1, nbins=300):
                 best[better] = o[better]
         m = mode >= 0
         from matplotlib.colors import to_rgba
-        rects(ax, x[m], x[m] + width / 1e9, np.full(np.count_nonzero(m), -1.0), np.full(np.count_nonzero(m), -0.2),
+        rects(ax, x[m], x[m] + width / 1e9, np.full(np.count_nonzero(m), -2.0), np.full(np.count_nonzero(m), -0.3),
               [to_rgba(SPLIT_COLOUR[int(k)]) for k in mode[m]], 1)
-        ax.set_ylim(-1.1, tpc)
+        ax.set_ylim(-2.1, tpc)
         ax.set_yticks([0, tpc // 2, tpc])
         ax.set_ylabel(f"core {c}", fontsize=8)
     axes[-1, 0].set_xlim(0, (t1 - t0) / 1e9)
     axes[-1, 0].set_xlabel(f"s from the first event ({t0 / 1e9:.6f} s); strip: dominant split mode")
     axes[0, 0].set_title("Whole trace: busy hardware threads per core, by VM")
-    legend_vms(axes[0, 0], runs.vms, colours, splits=True)
+    legend_vms(axes[0, 0], runs.vms, colours, splits=True, names=names)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -113,6 +113,7 @@ def timeline_section(db, info, args, out):
                       else tables.NODATA_DERIVE.format(tbl="vcpu_run"))
         return sec, None
     t0, t1 = span_for_figures(info, runs, cores)
+    names = {t: tables.vm_name(db, t) for t in runs.vms}
     ws, wl = figures.choose_window(runs, t0, t1)
     how = "busiest second by guest-thread time"
     if args.window_len is not None:
@@ -129,12 +130,12 @@ def timeline_section(db, info, args, out):
                           "thread (vcpu_run.hw_thread is NULL everywhere)"))
     else:
         figure(sec, out, "fig_timeline.png", "timeline of hardware threads by VM",
-               lambda p: figures.timeline(p, runs, cores, tpc, ws, wl))
+               lambda p: figures.timeline(p, runs, cores, tpc, ws, wl, names))
         if not any(f[0] == "fig_timeline.png" for f in sec.figures) and not sec.errors:
             sec.texts.append(("timeline-nodata", "no data for the timeline: no guest run with a known "
                               "hardware thread overlaps the window"))
     figure(sec, out, "fig_overview.png", "whole-trace overview of busy threads per core",
-           lambda p: figures.overview(p, runs, cores, tpc, t0, t1))
+           lambda p: figures.overview(p, runs, cores, tpc, t0, t1, names))
     return sec, (ws, wl)
 
 

@@ -237,19 +237,20 @@ def occupancy_table(db):
 def wait_table(db):
     """Dispatch wait per VM, over d = end_ts - start_ts of vcpu_wait: SELECT tgid, count(*),
     sum(d), max(d) FROM vcpu_wait GROUP BY tgid ORDER BY tgid; p50/p99 nearest-rank over
-    `SELECT end_ts - start_ts FROM vcpu_wait WHERE tgid IS ?`; last row 'all' over every row."""
+    `SELECT end_ts - start_ts FROM vcpu_wait WHERE tgid IS ? AND end_ts IS NOT NULL`; last row
+    'all' over every row."""
     t = Table("wait", "vCPU dispatch wait (runnable, not in the guest)", [
         ("tgid", "str"), ("name", "str"), ("intervals", "int"), ("total ms", "f3"),
         ("p50 us", "f1"), ("p99 us", "f1"), ("max us", "f1")])
     if not need(db, t, "vcpu_wait", ("tgid", "start_ts", "end_ts")):
         return t
-    one = "SELECT end_ts - start_ts FROM vcpu_wait WHERE tgid IS ?"
+    one = "SELECT end_ts - start_ts FROM vcpu_wait WHERE tgid IS ? AND end_ts IS NOT NULL"
     for tgid, n, tot, mx in hvdb.rows(db, "SELECT tgid, count(*), sum(end_ts - start_ts), max(end_ts - start_ts)"
                                       " FROM vcpu_wait GROUP BY tgid ORDER BY tgid"):
         t.add("-" if tgid is None else str(tgid), vm_name(db, tgid), n, ms(tot),
               us(percentile(db, one, (tgid,), 50)), us(percentile(db, one, (tgid,), 99)), us(mx))
     n, tot, mx = hvdb.rows(db, "SELECT count(*), sum(end_ts - start_ts), max(end_ts - start_ts) FROM vcpu_wait")[0]
-    allq = "SELECT end_ts - start_ts FROM vcpu_wait"
+    allq = "SELECT end_ts - start_ts FROM vcpu_wait WHERE end_ts IS NOT NULL"
     t.add("all", "-", n, ms(tot), us(percentile(db, allq, (), 50)), us(percentile(db, allq, (), 99)), us(mx))
     return t
 
@@ -284,7 +285,7 @@ def cede_outcome_table(db, sym):
 def block_table(db):
     """Vcore blocks by outcome: SELECT waited, count(*), sum(ns), avg(ns), max(ns) FROM
     vcore_block GROUP BY waited ORDER BY waited; p50 nearest-rank over `SELECT ns FROM
-    vcore_block WHERE waited IS ?`; share of SELECT count(*) FROM vcore_block."""
+    vcore_block WHERE waited IS ? AND ns IS NOT NULL`; share of SELECT count(*) FROM vcore_block."""
     t = Table("block", "Vcore blocks (kvmppc_vcore_blocked): poll vs sleep", [
         ("outcome", "str"), ("blocks", "int"), ("blocks %", "f2"), ("total ms", "f3"),
         ("avg us", "f1"), ("p50 us", "f1"), ("max us", "f1")])
@@ -293,7 +294,7 @@ def block_table(db):
     n_all = hvdb.scalar(db, "SELECT count(*) FROM vcore_block")
     for w, n, tot, avg, mx in hvdb.rows(db, "SELECT waited, count(*), sum(ns), avg(ns), max(ns)"
                                         " FROM vcore_block GROUP BY waited ORDER BY waited"):
-        p50 = percentile(db, "SELECT ns FROM vcore_block WHERE waited IS ?", (w,), 50)
+        p50 = percentile(db, "SELECT ns FROM vcore_block WHERE waited IS ? AND ns IS NOT NULL", (w,), 50)
         t.add(BLOCK_LABEL.get(w, "unknown"), n, pct(n, n_all), ms(tot), us(avg), us(p50), us(mx))
     return t
 
