@@ -24,6 +24,7 @@ sys.path.insert(0, HERE)
 
 import figures  # noqa: E402
 import hvdb  # noqa: E402
+import numpy as np  # noqa: E402  (matplotlib's own dependency)
 import symbols  # noqa: E402
 import tables  # noqa: E402
 
@@ -79,6 +80,9 @@ def figure(sec, out, name, alt, draw):
         note = draw(path)
     except Exception as e:  # a figure must not take the whole report down
         sec.errors.append(f"figure {name} failed: {type(e).__name__}: {e}")
+        figures.plt.close("all")
+        if os.path.exists(path):
+            os.remove(path)  # no half-written PNG the page does not reference
         return
     if note is None and not os.path.exists(path):
         return
@@ -364,8 +368,6 @@ def main(argv):
         print(os.path.join(out, "index.html"))
     return 1 if errors else 0
 
-
-np = figures.np
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

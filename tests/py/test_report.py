@@ -346,13 +346,13 @@ def test_bad_options_exit_2(full_db, tmp_path, hvtrace):
     assert r.returncode == 0 and "usage" in r.stdout
 
 
-def test_report_found_through_env(full_db, tmp_path, hvtrace):
+def test_report_found_through_env(empty_db, tmp_path, hvtrace):
     """$HVTRACE_ANALYZE names the analyze directory; a wrong one is a clear error."""
     env = dict(os.environ, HVTRACE_ANALYZE=os.path.join(TOP, "analyze"))
-    r = run([hvtrace, "report", full_db, "-o", str(tmp_path / "a")], env=env)
+    r = run([hvtrace, "report", empty_db, "-o", str(tmp_path / "a")], env=env)
     assert r.returncode == 0 and os.path.isfile(tmp_path / "a" / "summary.txt"), r.stderr
     env["HVTRACE_ANALYZE"] = str(tmp_path / "nowhere")
-    r = run([hvtrace, "report", full_db, "-o", str(tmp_path / "b")], env=env)
+    r = run([hvtrace, "report", empty_db, "-o", str(tmp_path / "b")], env=env)
     assert r.returncode == 2 and "report.py" in r.stderr
 
 
@@ -423,3 +423,21 @@ def test_installed_layout_finds_analyze_and_symbols(full_db, tmp_path, hvtrace):
     summ = parse_summary(str(tmp_path / "r" / "summary.txt"))
     names = {row[0]: row[1] for row in summ["exits"][1]}
     assert names["0x980"] == "HV_DECREMENTER" and names["0xc00"] == "SYSCALL"
+
+
+def test_failed_figure_is_reported_not_fatal(full_db, tmp_path, monkeypatch, capsys):
+    """A figure that raises: exit 1, the page says which figure failed, no stray PNG."""
+    sys.path.insert(0, os.path.join(TOP, "analyze"))
+    import figures
+    import report
+
+    def boom(*a, **k):
+        raise RuntimeError("injected")
+    monkeypatch.setattr(figures, "wait_cdf", boom)
+    rc = report.main([full_db, "-o", str(tmp_path), "--quiet"])
+    assert rc == 1
+    assert "fig_wait_cdf.png failed: RuntimeError: injected" in capsys.readouterr().err
+    page = parse_html(str(tmp_path / "index.html"))
+    assert "injected" in page.sections["s-wait"] and "t-wait" in page.tables
+    assert not os.path.exists(tmp_path / "fig_wait_cdf.png")
+    assert sorted(page.imgs) == sorted(f for f in EXPECTED_FIGURES if f != "fig_wait_cdf.png")
