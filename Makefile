@@ -29,6 +29,7 @@ TEST_HELP_BIN := $(TEST_HELP:tests/c/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 DEPS_OK := $(BUILD)/.deps-ok
+DEPS_TEST := $(BUILD)/.deps-test-tried
 
 .PHONY: all deps test demo bench asan install clean
 all: $(BUILD)/hvtrace
@@ -37,6 +38,12 @@ deps: $(DEPS_OK)
 $(DEPS_OK): scripts/deps.sh
 	@mkdir -p $(BUILD)
 	@sh scripts/deps.sh
+	@touch $@
+
+# Test-only packages (chromium for the report's browser test): tried once, never fatal.
+$(DEPS_TEST): scripts/deps-test.sh
+	@mkdir -p $(BUILD)
+	-@sh scripts/deps-test.sh
 	@touch $@
 
 # One run of the generator makes all its outputs (grouped target: parallel makes run it once).
@@ -69,7 +76,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libhvtrace.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libhvtrace.a $(LDFLAGS) $(LDLIBS)
 
-test: $(BUILD)/hvtrace $(TEST_BIN) $(TEST_HELP_BIN) $(BUILD)/formats/.stamp
+test: $(BUILD)/hvtrace $(TEST_BIN) $(TEST_HELP_BIN) $(BUILD)/formats/.stamp $(DEPS_TEST)
 	@BUILD=$(BUILD) sh tests/run.sh
 
 demo: $(BUILD)/hvtrace
@@ -88,6 +95,8 @@ install: $(BUILD)/hvtrace
 	install -m 755 $(BUILD)/hvtrace $(DESTDIR)$(PREFIX)/bin/hvtrace
 	cp -r $(BUILD)/formats $(DESTDIR)$(PREFIX)/share/hvtrace/
 	-[ -d analyze ] && cp -r analyze $(DESTDIR)$(PREFIX)/share/hvtrace/
+	install -d $(DESTDIR)$(PREFIX)/share/hvtrace/tracepoints
+	cp -r tracepoints/symbols $(DESTDIR)$(PREFIX)/share/hvtrace/tracepoints/
 
 clean:
 	rm -rf build build-asan build-clang

@@ -42,9 +42,13 @@ if ls tests/py/test_*.py >/dev/null 2>&1; then
 	p=$(sed -n 's/^/ /; s/.* \([0-9][0-9]*\) passed.*/\1/p' "$out/py.log" | tail -1)
 	f=$(sed -n 's/^/ /; s/.* \([0-9][0-9]*\) failed.*/\1/p' "$out/py.log" | tail -1)
 	s=$(sed -n 's/^/ /; s/.* \([0-9][0-9]*\) skipped.*/\1/p' "$out/py.log" | tail -1)
+	p=$(sed -n 's/^\(.* \)\{0,1\}\([0-9][0-9]*\) passed.*/\2/p' "$out/py.log" | tail -1)
+	f=$(sed -n 's/^\(.* \)\{0,1\}\([0-9][0-9]*\) failed.*/\2/p' "$out/py.log" | tail -1)
+	s=$(sed -n 's/^\(.* \)\{0,1\}\([0-9][0-9]*\) skipped.*/\2/p' "$out/py.log" | tail -1)
 	p=${p:-0}; f=${f:-0}; s=${s:-0}
 	[ $rc -ne 0 ] && [ "$f" -eq 0 ] && { f=1; tail -20 "$out/py.log"; }
 	[ "$f" -ne 0 ] && grep -E 'FAILED|Error' "$out/py.log" | head -20
+	grep '^SKIPPED' "$out/py.log" | sed 's/^/  [pytest] /'
 	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
 	printf '%-32s %4d ok %3d failed %3d skipped\n' "pytest" "$p" "$f" "$s"
 fi

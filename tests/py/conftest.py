@@ -13,3 +13,68 @@ def tmp_path():
     d = tempfile.mkdtemp(prefix="hvtrace-test-")
     yield pathlib.Path(d)
     shutil.rmtree(d, ignore_errors=True)
+"""Shared fixtures of the Python tests: the built hvtrace, a store with derived tables
+(derived_fixture.py on top of `hvtrace demo-db`), the report written from it by
+`hvtrace report`, and a report of a store without derived tables."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import derived_fixture  # noqa: E402
+
+TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(HERE, "..", ".."))
+BUILD = os.environ.get("BUILD", "build")
+HVTRACE = os.environ.get("HVTRACE") or os.path.join(TOP, BUILD, "hvtrace")
+PYTHON = "/usr/bin/python3"
+REPORT_PY = os.path.join(TOP, "analyze", "report.py")
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, timeout=120, **kw)
+
+
+def demo_db(path):
+    r = run([HVTRACE, "demo-db", "-o", str(path)])
+    assert r.returncode == 0, r.stderr
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def hvtrace():
+    if not os.access(HVTRACE, os.X_OK):
+        pytest.skip(f"{HVTRACE} not built")
+    return HVTRACE
+
+
+@pytest.fixture(scope="session")
+def full_db(tmp_path_factory, hvtrace):
+    path = demo_db(tmp_path_factory.mktemp("db") / "full.db")
+    derived_fixture.add_derived(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def full_report(full_db, tmp_path_factory, hvtrace):
+    out = tmp_path_factory.mktemp("report")
+    r = run([hvtrace, "report", full_db, "-o", str(out)])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert str(out) in r.stdout
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def empty_db(tmp_path_factory, hvtrace):
+    return demo_db(tmp_path_factory.mktemp("db") / "empty.db")
+
+
+@pytest.fixture(scope="session")
+def empty_report(empty_db, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report-empty")
+    r = run([PYTHON, REPORT_PY, empty_db, "-o", str(out)])
+    assert r.returncode == 0, r.stdout + r.stderr
+    return str(out)
