@@ -39,9 +39,6 @@ for t in tests/sh/test_*.sh; do
 done
 if ls tests/py/test_*.py >/dev/null 2>&1; then
 	/usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/py > "$out/py.log" 2>&1; rc=$?
-	p=$(sed -n 's/^/ /; s/.* \([0-9][0-9]*\) passed.*/\1/p' "$out/py.log" | tail -1)
-	f=$(sed -n 's/^/ /; s/.* \([0-9][0-9]*\) failed.*/\1/p' "$out/py.log" | tail -1)
-	s=$(sed -n 's/^/ /; s/.* \([0-9][0-9]*\) skipped.*/\1/p' "$out/py.log" | tail -1)
 	p=$(sed -n 's/^\(.* \)\{0,1\}\([0-9][0-9]*\) passed.*/\2/p' "$out/py.log" | tail -1)
 	f=$(sed -n 's/^\(.* \)\{0,1\}\([0-9][0-9]*\) failed.*/\2/p' "$out/py.log" | tail -1)
 	s=$(sed -n 's/^\(.* \)\{0,1\}\([0-9][0-9]*\) skipped.*/\2/p' "$out/py.log" | tail -1)

@@ -1,8 +1,13 @@
-"""pytest setup for tests/py: a private temporary directory per test. pytest's own tmp_path
-lives under /tmp/pytest-of-USER and keeps only the last three runs, so two test runs at once
-on one machine (make test and make asan, or two checkouts) delete each other's files."""
+"""Shared fixtures of the Python tests: a private temporary directory per test (pytest's own
+tmp_path lives under /tmp/pytest-of-USER and keeps only the last three runs, so two test runs
+at once, make test and make asan, delete each other's files), the built hvtrace, a store with
+derived tables (derived_fixture.py on top of `hvtrace demo-db`), the report written from it by
+`hvtrace report`, and a report of a store without derived tables."""
+import os
 import pathlib
 import shutil
+import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -13,14 +18,8 @@ def tmp_path():
     d = tempfile.mkdtemp(prefix="hvtrace-test-")
     yield pathlib.Path(d)
     shutil.rmtree(d, ignore_errors=True)
-"""Shared fixtures of the Python tests: the built hvtrace, a store with derived tables
-(derived_fixture.py on top of `hvtrace demo-db`), the report written from it by
-`hvtrace report`, and a report of a store without derived tables."""
-import os
-import subprocess
-import sys
 
-import pytest
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)

@@ -251,7 +251,13 @@ def compare_with_script(db, script_text, strict_comm=True):
             problems.append("%s: cpu %d (perf %d)" % (where, e["cpu"], r["cpu"]))
         if e["pid"] != r["tid"]:
             problems.append("%s: pid %d (perf %d)" % (where, e["pid"], r["tid"]))
-        if strict_comm and len(names[r["tid"]]) == 1 and (e["comm"] or "")[:15] != r["comm"][:15]:
+        # perf prints ":TID" for a thread it saw no COMM for (e.g. tid -1 samples after
+        # lost records); the store then has no task row for it either
+        placeholder = r["comm"] == ":%d" % r["tid"]
+        if placeholder and e["comm"] is not None:
+            problems.append("%s: comm %r (perf knows none)" % (where, e["comm"]))
+        elif (strict_comm and not placeholder and len(names[r["tid"]]) == 1
+              and (e["comm"] or "")[:15] != r["comm"][:15]):
             problems.append("%s: comm %r (perf %r)" % (where, e["comm"], r["comm"]))
         p = PARSERS.get(r["event"])
         if not p:
