@@ -128,11 +128,11 @@ static void print_summary(const struct hv_replay_summary *s, int json)
 		json_str(stdout, s->profile);
 		printf(",\n  \"profile_why\": ");
 		json_str(stdout, s->profile_why);
-		printf(",\n  \"events\": %" PRIu64 ", \"kvm_events\": %" PRIu64 ", \"duplicates\": %" PRIu64
+		printf(",\n  \"events\": %" PRIu64 ", \"hv_events\": %" PRIu64 ", \"kvm_events\": %" PRIu64 ", \"duplicates\": %" PRIu64
 		       ", \"missing_fields\": %" PRIu64 ", \"lost_windows\": %" PRIu64 ", \"core_runs\": %" PRIu64
 		       ", \"ambiguous\": %" PRIu64 ", \"violation_count\": %" PRIu64 ", \"unverified_share\": %.3f,\n"
 		       "  \"monitors\": [",
-		       s->events, s->kvm_events, s->duplicates, s->missing_fields, s->lost_windows, s->core_runs,
+		       s->events, s->hv_events, s->kvm_events, s->duplicates, s->missing_fields, s->lost_windows, s->core_runs,
 		       s->ambiguous, s->violations, share(unv, chk + unv));
 		for (int m = 0, k = 0; m < s->nmon; m++) {
 			const struct hv_replay_mon_sum *x = &s->mon[m];
@@ -248,11 +248,12 @@ int cmd_replay(int argc, char **argv)
 		hv_store_close(o.st);
 		return cli_fail("replay", &err);
 	}
-	if (sum.kvm_events == 0) {
+	if (sum.hv_events == 0) {
 		if (json)
 			print_summary(&sum, 1);
 		else
-			printf("%s: no kvm_hv events to verify (%" PRIu64 " events read)\n", db, sum.events);
+			printf("%s: no kvm_hv events to verify (%" PRIu64 " events of other systems): "
+			       "not a Book3S HV host trace\n", db, sum.events);
 		cli_tasks_free(&o.tasks);
 		hv_store_close(o.st);
 		return HV_EXIT_OK;

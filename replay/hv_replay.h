@@ -69,6 +69,7 @@ struct hv_replay_summary {
 	char profile_why[256];
 	uint64_t events;	/* events in the trace */
 	uint64_t kvm_events;	/* events of the types the monitors use (the rows read) */
+	uint64_t hv_events;	/* kvm_hv:* events in the trace; 0: nothing to verify, no monitor ran */
 	uint64_t duplicates;	/* byte-identical duplicate records dropped (spec §9.10) */
 	uint64_t missing_fields;	/* kvm events lacking a field the checks need */
 	uint64_t lost_windows;
