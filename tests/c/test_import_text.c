@@ -1,12 +1,12 @@
 /*
  * test_import_text: the text importer against the text itself, re-printed independently.
  *
- * For each real POWER `perf script` output in tests/data (*.script.txt.zst, recorded by ppc64le
+ * For each real POWER `perf script` output in tests/data/power-lab (*.script.txt.zst, recorded by ppc64le
  * perf on Linux 6.1) and the x86 kvm fixtures (perf script and raw ftrace text): import it, then
  * walk the stored events in order beside the text's event lines and check each event's type,
  * timestamp, cpu and pid, and its fields: known events are rebuilt as raw records from the
  * stored fields and printed by libtraceevent with the real kernel's format
- * (tests/data/linux-6.1-ppc64le.formats), which must reproduce the line's text exactly; other
+ * (tests/data/kernel-formats/linux-6.1-ppc64le.formats), which must reproduce the line's text exactly; other
  * events must hold the payload text. Counts per type must equal the counts in the text. Also:
  * unparseable lines are counted, never dropped silently, and errno of kvm_userspace_exit is
  * reported as not determined (spec §9 item 4).
@@ -405,10 +405,10 @@ int main(void)
 	char dir[] = "/tmp/hvtrace-txXXXXXX", path[512];
 	if (!mkdtemp(dir))
 		return 1;
-	struct tep_handle *tep = load_formats("tests/data/linux-6.1-ppc64le.formats");
+	struct tep_handle *tep = load_formats("tests/data/kernel-formats/linux-6.1-ppc64le.formats");
 	TEST("text: kernel formats load") CHECK(tep && tep_get_events_count(tep) >= 20);
 	for (size_t i = 0; i < sizeof power / sizeof power[0]; i++) {
-		snprintf(path, sizeof path, "tests/data/%s.script.txt.zst", power[i]);
+		snprintf(path, sizeof path, "tests/data/power-lab/%s.script.txt.zst", power[i]);
 		check_file(path, power[i], tep, dir, 1);
 	}
 	check_file("tests/data/x86-kvm.script.txt", "x86-kvm perf script", NULL, dir, 0);

@@ -1,5 +1,5 @@
 /*
- * Fidelity to the real kernel: tests/data/p8-hpt.script.txt.zst is `perf script` of a real
+ * Fidelity to the real kernel: tests/data/power-lab/p8-hpt.script.txt.zst is `perf script` of a real
  * Linux 6.1 POWER8 host (2 cores, one thread per core, HPT, gang path) running a 2-vcpu
  * guest (shared/data/power-lab/p8-hpt). tests/data/p8-hpt-shape.scn simulates the same shape
  * under the mainline profile. For both, the event-type transitions (which event follows
@@ -204,7 +204,7 @@ int main(void)
 {
 	const char *top = getenv("TOP");
 	char path[1024], scn[1024];
-	snprintf(path, sizeof path, "%s/tests/data/p8-hpt.script.txt.zst", top ? top : ".");
+	snprintf(path, sizeof path, "%s/tests/data/power-lab/p8-hpt.script.txt.zst", top ? top : ".");
 	snprintf(scn, sizeof scn, "%s/tests/data/p8-hpt-shape.scn", top ? top : ".");
 	static struct trans real, model;
 	trans_init(&real);
