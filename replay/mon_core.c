@@ -135,6 +135,30 @@ static int open_window_of(struct rp *rp, int32_t tgid, int not)
 	return -1;
 }
 
+/* Same vcore: by the kvmhv_vcpu_place facts when both have them, else same VM and the same
+ * block of smt_mode vcpu ids (spec §2.1: vcore index = vcpu_id / smt_mode). */
+static int same_vcore(struct rp *rp, const struct rp_entry *a, const struct rp_entry *b)
+{
+	if (a->placed && b->placed)
+		return a->lpid == b->lpid && a->first == b->first;
+	if (a->tgid < 0 || a->tgid != b->tgid)
+		return 0;
+	int smt = rp_vm_smt(rp, a->tgid);
+	return smt <= 0 || a->id / smt == b->id / smt;
+}
+
+/* The group of window w that holds e's vcore, -1 if none. */
+static int vcore_grp(struct rp *rp, const struct rp_cpu *w, const struct rp_entry *e)
+{
+	for (int i = 0; i < w->nb; i++)
+		if (!w->b[i].late && same_vcore(rp, &w->b[i], e))
+			return w->b[i].grp;
+	for (int i = 0; i < w->nb; i++)
+		if (w->b[i].tgid >= 0 && w->b[i].tgid == e->tgid)
+			return w->b[i].grp;
+	return -1;
+}
+
 /* The single kvm_guest_enter pending on CPU d was a late join into the window on CPU wc. */
 static void late_join(struct rp *rp, int d, int wc)
 {
@@ -149,12 +173,10 @@ static void late_join(struct rp *rp, int d, int wc)
 		t->pend_cpu = -1;
 	e.tgid = t ? t->tgid : -1;
 	e.late = 1;
-	e.grp = 0;
-	for (int i = 0; i < w->nb; i++)
-		if (w->b[i].tgid == e.tgid) {
-			e.grp = w->b[i].grp;
-			break;
-		}
+	int g = vcore_grp(rp, w, &e);
+	e.grp = (uint8_t)(g >= 0 ? g : 0);
+	if (e.placed)
+		rp_lpid_learn(rp, e.lpid, e.tgid);
 	rp_checked(rp, RP_MON_CORE_WINDOW);
 	if (w->first_exit_seq && w->first_exit_seq < e.seq)
 		guard(rp, wc, C_EXITING, CE_G_ENTER, &ev, "late join (kvm_guest_enter by the vcpu's own task on CPU %lld) "
@@ -332,16 +354,30 @@ static void process_burst(struct rp *rp, int cpu, const struct rp_ev *ev)
 	} else if (m > 1) {
 		rp_skipped(rp, RP_MON_CORE_WINDOW);
 	}
-	/* piggybacked vcores: a new group when the id does not increase or leaves a vcore */
+	for (int i = 0; i < m; i++)
+		if (c->b[i].placed)
+			rp_lpid_learn(rp, c->b[i].lpid, R);
+	/* piggybacked vcores: with kvmhv_vcpu_place, a new group where (lpid, first vcpu id)
+	 * changes, the VM from the lpid; else (stock events) a new group when the id does not
+	 * increase or leaves a vcore, the VM by the heuristic of spec §5.3 */
 	int hsmt = rp->par.smt_mode > 0 ? rp->par.smt_mode : rp_threads_per_subcore(rp);
 	c->ns = m > 0 ? 1 : 0;
 	for (int i = m, start = m; i <= nb; i++) {
-		int brk = i == nb || (i > start && (c->b[i].id <= c->b[i - 1].id ||
-			  (hsmt > 0 && c->b[i].id / hsmt != c->b[i - 1].id / hsmt)));
+		const struct rp_entry *a = i < nb ? &c->b[i] : NULL, *b = i > start ? &c->b[i - 1] : NULL;
+		int brk;
+		if (a && b && a->placed && b->placed)
+			brk = a->lpid != b->lpid || a->first != b->first;
+		else
+			brk = !a || (b && (a->id <= b->id || (hsmt > 0 && a->id / hsmt != b->id / hsmt)));
 		if (brk && i > start) {
+			int32_t vm = c->b[start].placed ? rp_lpid_tgid(rp, c->b[start].lpid) : -1;
 			for (int k = start; k < i; k++)
 				c->b[k].grp = (uint8_t)c->ns;
-			attribute_group(rp, c, start, i, ev->pid);
+			if (vm >= 0)
+				for (int k = start; k < i; k++)
+					c->b[k].tgid = vm;
+			else
+				attribute_group(rp, c, start, i, ev->pid);
 			c->ns++;
 			start = i;
 		}
@@ -374,8 +410,7 @@ static void process_burst(struct rp *rp, int cpu, const struct rp_ev *ev)
 			continue;
 		rp_guest_feed(rp, v, RP_G_ENTER, &eev);
 		v->win_cpu = cpu;
-		if (e->grp == 0)
-			rp_block_window(rp, v, RP_B_WIN_ENTER, ev);
+		rp_block_window(rp, v, RP_B_WIN_ENTER, ev);
 	}
 }
 
@@ -483,7 +518,12 @@ static void close_window(struct rp *rp, int cpu, const struct rp_ev *ev)
 	    ev->f[HV_F_KVMPPC_RUN_CORE_TGID] != c->runner_tgid)
 		guard(rp, cpu, c->st_core, CE_EXIT, ev, "Exit (task %lld, runner_vcpu %lld) differs from its Enter "
 		      "(task %lld)", ev->pid, ev->f[HV_F_KVMPPC_RUN_CORE_RUNNER_VCPU], c->runner_pid);
-	int ceded = 1, any = 0;
+	/* per vcore group: did every exited vcpu cede (or leave for the host)? A piggybacked
+	 * vcore left all ceded is parked (post_guest_process) and its own runner may block on
+	 * it next (spec §2.6, §2.3), so every group feeds the block monitor, not only the master */
+	uint8_t ceded[RP_MAXB], any[RP_MAXB];
+	memset(ceded, 1, sizeof ceded);
+	memset(any, 0, sizeof any);
 	for (int i = 0; i < c->nb; i++) {
 		struct rp_entry *e = &c->b[i];
 		struct rp_vcpu *v = e->tgid >= 0 ? rp_vcpu_find(rp, e->tgid, e->id) : NULL;
@@ -492,20 +532,31 @@ static void close_window(struct rp *rp, int cpu, const struct rp_ev *ev)
 			v->win_cpu = cpu;
 			rp_guest_feed(rp, v, RP_G_WIN_CLOSE, ev);
 		}
-		if (e->grp == 0 && e->exited) {
-			any = 1;
+		if (e->exited) {
+			any[e->grp % RP_MAXB] = 1;
 			if (!e->exit_ceded && resume_trap(e->exit_trap))
-				ceded = 0;
+				ceded[e->grp % RP_MAXB] = 0;
 		}
 	}
 	for (int i = 0; i < c->nb; i++) {
 		struct rp_entry *e = &c->b[i];
-		struct rp_vcpu *v = e->grp == 0 && e->tgid >= 0 ? rp_vcpu_find(rp, e->tgid, e->id) : NULL;
+		struct rp_vcpu *v = e->tgid >= 0 ? rp_vcpu_find(rp, e->tgid, e->id) : NULL;
+		int g = e->grp % RP_MAXB;
 		if (v)
-			rp_block_window(rp, v, ceded && any ? RP_B_WIN_EXIT_CEDED : RP_B_WIN_EXIT_BUSY, ev);
+			rp_block_window(rp, v, ceded[g] && any[g] ? RP_B_WIN_EXIT_CEDED : RP_B_WIN_EXIT_BUSY, ev);
 	}
 	write_run(rp, cpu, c, ev);
 	c->nb = 0;
+}
+
+/* The not yet exited entry for vcpu id k in the lowest group, -1 if none. */
+static int find_exit_entry(const struct rp_cpu *c, int32_t k)
+{
+	int hit = -1;
+	for (int i = 0; i < c->nb; i++)
+		if (!c->b[i].exited && c->b[i].id == k && (hit < 0 || c->b[i].grp < c->b[hit].grp))
+			hit = i;
+	return hit;
 }
 
 static void guest_exit(struct rp *rp, int cpu, const struct rp_ev *ev)
@@ -528,26 +579,26 @@ static void guest_exit(struct rp *rp, int cpu, const struct rp_ev *ev)
 			forget_burst_vcpus(rp, c);
 		return;
 	}
-	int hit = -1;
-	for (int pass = 0; pass < 2 && hit < 0; pass++) {
-		for (int i = 0; i < c->nb; i++)
-			if (!c->b[i].exited && c->b[i].id == k) {
-				hit = i;
-				break;
-			}
-		if (hit >= 0 || pass)
-			break;
-		/* a late joiner still pending on its own CPU? */
-		for (int d = 0; d < rp->ncpus; d++) {
-			struct rp_cpu *p = &rp->cpus[d];
-			struct rp_task *t = p->used && (p->st_core == C_BURST || p->st_core == C_UNKNOWN) && p->nb == 1
-				? rp_task_find(rp, p->b[0].pid) : NULL;
-			if (d != cpu && t && p->b[0].id == k && t->vcpu == k && has_tgid(c, t->tgid)) {
-				late_join(rp, d, cpu);
-				c = &rp->cpus[cpu];
-				break;
-			}
+	/* Which vcpu k: the ids of different VMs may be equal, and post_guest_process reports
+	 * the vcores in subcore order (master first), so the entry of the lowest group not yet
+	 * exited; a late joiner still pending on its own CPU competes with the group of its
+	 * vcore (its kvm_guest_enter was on its CPU, its exit comes here). */
+	int hit = find_exit_entry(c, k);
+	for (int d = 0; d < rp->ncpus; d++) {
+		struct rp_cpu *p = &rp->cpus[d];
+		struct rp_task *t = p->used && (p->st_core == C_BURST || p->st_core == C_UNKNOWN) && p->nb == 1
+			? rp_task_find(rp, p->b[0].pid) : NULL;
+		if (d == cpu || !t || p->b[0].id != k || t->vcpu != k || !has_tgid(c, t->tgid))
+			continue;
+		struct rp_entry pe = p->b[0];
+		pe.tgid = t->tgid;
+		int g = vcore_grp(rp, c, &pe);
+		if (hit < 0 || (g >= 0 && g < c->b[hit].grp)) {
+			late_join(rp, d, cpu);
+			c = &rp->cpus[cpu];
+			hit = find_exit_entry(c, k);
 		}
+		break;
 	}
 	if (!c->first_exit_seq)
 		c->first_exit_seq = ev->seq;
@@ -612,6 +663,14 @@ static void guest_enter(struct rp *rp, int cpu, const struct rp_ev *ev)
 	e->seq = ev->seq;
 	e->ts = ev->ts;
 	e->hw = -1;
+	e->lpid = -1;
+	e->first = -1;
+	if (c->place.valid && c->place.pid == ev->pid && c->place.vcpu == k) {
+		e->placed = 1;
+		e->lpid = c->place.lpid;
+		e->first = c->place.first;
+	}
+	c->place.valid = 0;
 	if (t) {
 		if (c->nb == 1 && t->vcpu == k)
 			t->pend_cpu = cpu;
@@ -715,4 +774,17 @@ void rp_mon_core(struct rp *rp, const struct rp_ev *ev)
 	default:
 		break;
 	}
+}
+
+/* kvmhv_vcpu_place (decision events, spec §6.2 #1) comes right before the kvm_guest_enter it
+ * describes, from the same task on the same CPU: keep its VM (lpid) and vcore (first id). */
+void rp_core_place(struct rp *rp, const struct rp_ev *ev)
+{
+	struct rp_cpu *c = &rp->cpus[ev->cpu];
+	c->place.valid = 1;
+	c->place.pid = ev->pid;
+	c->place.vcpu = (int32_t)ev->f[HV_F_KVMHV_VCPU_PLACE_VCPU_ID];
+	c->place.first = (int32_t)ev->f[HV_F_KVMHV_VCPU_PLACE_VCORE_FIRST_ID];
+	c->place.lpid = ev->f[HV_F_KVMHV_VCPU_PLACE_LPID];
+	c->place.late = ev->f[HV_F_KVMHV_VCPU_PLACE_LATE_JOIN] != 0;
 }

@@ -114,6 +114,9 @@ struct rp_entry {
 	int32_t tgid;		/* -1: not attributed (ambiguous or unknown) */
 	int32_t id, pid;
 	uint8_t grp, exited, late, exit_ceded, ambiguous;
+	uint8_t placed;		/* a kvmhv_vcpu_place named its VM (lpid) and vcore (first) */
+	int64_t lpid;
+	int32_t first;
 	int32_t exit_trap;
 	int32_t hw;		/* inferred hardware thread, -1 unknown */
 	uint64_t seq, ts;
@@ -139,6 +142,13 @@ struct rp_cpu {
 	int ring_n, ring_i;
 	struct rp_ev last_ev;
 	uint8_t has_last_ev;
+	/* the last kvmhv_vcpu_place here (decision events, spec §6.2 #1), for the next
+	 * kvm_guest_enter of the same task and vcpu */
+	struct {
+		int32_t pid, vcpu, first;
+		int64_t lpid;
+		uint8_t valid, late;
+	} place;
 	/* POWER9: open guest entry on this CPU */
 	int32_t p9_pid;
 	uint64_t p9_seq;
@@ -165,6 +175,11 @@ struct rp_vmsmt {
 	int32_t tgid, smt;
 };
 
+struct rp_lpid {		/* VM identity: lpid (decision events) -> tgid (stock events) */
+	int64_t lpid;
+	int32_t tgid;
+};
+
 struct rp {
 	struct hv_store *st;
 	const struct rp_profile *prof;
@@ -175,6 +190,8 @@ struct rp {
 	} par;			/* -1: unknown */
 	struct rp_vmsmt *vmsmt;
 	int nvmsmt;
+	struct rp_lpid *lpids;
+	int nlpids;
 	struct rp_pool task_pool, vcpu_pool;
 	struct rp_map tasks, vcpus;
 	struct rp_cpu *cpus;
@@ -205,6 +222,8 @@ void *rp_pool_at(struct rp_pool *p, int i);
 void rp_book_forget(struct rp *rp, int32_t cpu);
 int rp_vm_smt(const struct rp *rp, int32_t tgid);	/* smt_mode of a VM or -1 */
 int rp_threads_per_subcore(const struct rp *rp);	/* -1 unknown */
+int32_t rp_lpid_tgid(const struct rp *rp, int64_t lpid);	/* -1 unknown */
+void rp_lpid_learn(struct rp *rp, int64_t lpid, int32_t tgid);
 
 /* engine.c: stepping and reporting */
 void rp_step(struct rp *rp, int mon, const struct rp_automaton *a, uint8_t *state, int letter,
@@ -219,6 +238,7 @@ int rp_mon_on(const struct rp *rp, int mon);
 void rp_mon_vcpu_run(struct rp *rp, const struct rp_ev *ev);
 void rp_mon_p9_entry(struct rp *rp, const struct rp_ev *ev);
 void rp_mon_core(struct rp *rp, const struct rp_ev *ev);
+void rp_core_place(struct rp *rp, const struct rp_ev *ev);	/* kvmhv_vcpu_place: VM of the next enter */
 void rp_mon_block(struct rp *rp, const struct rp_ev *ev);
 void rp_mon_trap(struct rp *rp, const struct rp_ev *ev);
 void rp_mon_order(struct rp *rp, const struct rp_ev *ev);
