@@ -73,7 +73,9 @@ static uint32_t needed_fields(int id)
 		return 0x3u;
 	case HV_EV_KVMHV_VCPU_PLACE:
 		return 1u << HV_F_KVMHV_VCPU_PLACE_LPID | 1u << HV_F_KVMHV_VCPU_PLACE_VCPU_ID |
-		       1u << HV_F_KVMHV_VCPU_PLACE_VCORE_FIRST_ID | 1u << HV_F_KVMHV_VCPU_PLACE_LATE_JOIN;
+		       1u << HV_F_KVMHV_VCPU_PLACE_VCORE_FIRST_ID | 1u << HV_F_KVMHV_VCPU_PLACE_LATE_JOIN |
+		       1u << HV_F_KVMHV_VCPU_PLACE_PTID | 1u << HV_F_KVMHV_VCPU_PLACE_SUB |
+		       1u << HV_F_KVMHV_VCPU_PLACE_HW_CPU;
 	default:
 		return 0;
 	}

@@ -114,26 +114,7 @@ static void forget_burst_vcpus(struct rp *rp, struct rp_cpu *c)
 
 /* ---- windows ---- */
 
-static int has_tgid(const struct rp_cpu *w, int32_t tgid)
-{
-	if (w->runner_tgid == tgid)
-		return 1;
-	for (int i = 0; i < w->nb; i++)
-		if (w->b[i].tgid == tgid)
-			return 1;
-	return 0;
-}
 
-/* An open window (other than on CPU `not`) holding a vcore of VM tgid; -1 if none. */
-static int open_window_of(struct rp *rp, int32_t tgid, int not)
-{
-	for (int i = 0; i < rp->ncpus; i++) {
-		struct rp_cpu *w = &rp->cpus[i];
-		if (i != not && w->used && (w->st_core == C_RUN || w->st_core == C_EXITING) && has_tgid(w, tgid))
-			return i;
-	}
-	return -1;
-}
 
 /* Same vcore: by the kvmhv_vcpu_place facts when both have them, else same VM and the same
  * block of smt_mode vcpu ids (spec §2.1: vcore index = vcpu_id / smt_mode). */
@@ -153,9 +134,23 @@ static int vcore_grp(struct rp *rp, const struct rp_cpu *w, const struct rp_entr
 	for (int i = 0; i < w->nb; i++)
 		if (!w->b[i].late && same_vcore(rp, &w->b[i], e))
 			return w->b[i].grp;
-	for (int i = 0; i < w->nb; i++)
-		if (w->b[i].tgid >= 0 && w->b[i].tgid == e->tgid)
-			return w->b[i].grp;
+	return -1;
+}
+
+static int window_open(const struct rp_cpu *w)
+{
+	return w->used && (w->st_core == C_RUN || w->st_core == C_EXITING);
+}
+
+/* An open window (other than on CPU `not`) holding the vcore of entry e (whose tgid is
+ * known): the one kvmhv_vcpu_place named, else the first found; -1 if none. */
+static int open_window_of(struct rp *rp, const struct rp_entry *e, int not)
+{
+	if (e->late_cpu >= 0 && e->late_cpu < rp->ncpus && e->late_cpu != not)
+		return window_open(&rp->cpus[e->late_cpu]) ? e->late_cpu : -1;
+	for (int i = 0; i < rp->ncpus; i++)
+		if (i != not && window_open(&rp->cpus[i]) && vcore_grp(rp, &rp->cpus[i], e) >= 0)
+			return i;
 	return -1;
 }
 
@@ -213,9 +208,21 @@ static void interrupt_burst(struct rp *rp, int d, const struct rp_ev *ev)
 		return;
 	struct rp_task *t = rp_task_find(rp, p->b[0].pid);
 	if (p->nb == 1 && t && t->vcpu == p->b[0].id && t->tgid >= 0) {
-		int wc = open_window_of(rp, t->tgid, d);
+		struct rp_entry pe = p->b[0];
+		pe.tgid = t->tgid;
+		int wc = open_window_of(rp, &pe, d);
 		if (wc >= 0) {
 			late_join(rp, d, wc);	/* also resynchronises CPU d: no window is open there */
+			return;
+		}
+		int lc = p->b[0].late_cpu;
+		if (lc >= 0 && lc < rp->ncpus && rp->cpus[lc].st_core == C_UNKNOWN) {
+			/* kvmhv_vcpu_place says late join, into a window we do not know (trace start,
+			 * lost events): not a burst, nothing to check */
+			rp_skipped(rp, RP_MON_CORE_WINDOW);
+			forget_burst_vcpus(rp, p);
+			if (p->st_core == C_BURST)
+				p->st_core = C_IDLE;
 			return;
 		}
 	}
@@ -273,7 +280,13 @@ static void hw_threads(struct rp *rp, int cpu, struct rp_cpu *c)
 		if (smt <= 0 || (c->ns > 1 && !c->split))
 			continue;
 		int base = c->ns == 1 ? 0 : (rp->chip == 9 ? e->grp : subcore_first[e->grp & 3]);
-		e->hw = cpu + base + e->id % smt;
+		int ptid = e->id % smt;
+		if (rp->prof->ptid != RP_PTID_FIXED) {	/* dynamic: position among its vcore's entries */
+			ptid = 0;
+			for (int j = 0; j < i; j++)
+				ptid += c->b[j].grp == e->grp && !c->b[j].late;
+		}
+		e->hw = cpu + base + ptid;
 	}
 }
 
@@ -328,20 +341,28 @@ static void process_burst(struct rp *rp, int cpu, const struct rp_ev *ev)
 	if (nb < n)
 		guard(rp, cpu, C_BURST, CE_ENTER, ev, "Enter says n_runnable=%lld but only %lld kvm_guest_enter precede it",
 		      n, nb, 0);
-	int m = n < nb ? n : nb, has_runner = 0, asc = 1;
+	/* threads are started in ptid order: with fixed ptids (~v3.15+) the ids ascend; with the
+	 * older dynamic ptids the non-ceded vcpus come first (v3.2-v3.14), or arrival order (v3.1,
+	 * not visible in the trace) */
+	int m = n < nb ? n : nb, has_runner = 0, asc = 1, ceded_first = 0;
 	for (int i = 0; i < m; i++) {
 		c->b[i].tgid = R;
 		c->b[i].grp = 0;
 		has_runner |= c->b[i].id == c->runner_vcpu;
 		if (i && c->b[i].id <= c->b[i - 1].id)
 			asc = 0;
+		if (i && c->b[i - 1].enter_ceded && !c->b[i].enter_ceded)
+			ceded_first = 1;
 	}
 	if (m > 0 && !has_runner)
 		guard(rp, cpu, C_BURST, CE_ENTER, ev, "runner_vcpu %lld is not among the %lld vcpus of the master vcore "
 		      "entered first", c->runner_vcpu, m, 0);
-	if (!asc)
+	if (!asc && rp->prof->ptid == RP_PTID_FIXED)
 		guard(rp, cpu, C_BURST, CE_ENTER, ev, "the master vcore's vcpus were not entered in ascending ptid order",
 		      0, 0, 0);
+	if (ceded_first && rp->prof->ptid == RP_PTID_NONCEDED_FIRST)
+		guard(rp, cpu, C_BURST, CE_ENTER, ev, "a ceded vcpu was entered before a non-ceded one: these kernels give "
+		      "the non-ceded vcpus the low ptids", 0, 0, 0);
 	int smt = rp_vm_smt(rp, R);
 	if (smt > 0 && m > 0) {
 		int first = c->b[0].id - c->b[0].id % smt;
@@ -588,12 +609,14 @@ static void guest_exit(struct rp *rp, int cpu, const struct rp_ev *ev)
 		struct rp_cpu *p = &rp->cpus[d];
 		struct rp_task *t = p->used && (p->st_core == C_BURST || p->st_core == C_UNKNOWN) && p->nb == 1
 			? rp_task_find(rp, p->b[0].pid) : NULL;
-		if (d == cpu || !t || p->b[0].id != k || t->vcpu != k || !has_tgid(c, t->tgid))
+		if (d == cpu || !t || p->b[0].id != k || t->vcpu != k)
 			continue;
 		struct rp_entry pe = p->b[0];
 		pe.tgid = t->tgid;
 		int g = vcore_grp(rp, c, &pe);
-		if (hit < 0 || (g >= 0 && g < c->b[hit].grp)) {
+		if (g < 0 || (pe.late_cpu >= 0 && pe.late_cpu != cpu))
+			continue;
+		if (hit < 0 || g < c->b[hit].grp) {
 			late_join(rp, d, cpu);
 			c = &rp->cpus[cpu];
 			hit = find_exit_entry(c, k);
@@ -665,10 +688,13 @@ static void guest_enter(struct rp *rp, int cpu, const struct rp_ev *ev)
 	e->hw = -1;
 	e->lpid = -1;
 	e->first = -1;
+	e->late_cpu = -1;
+	e->enter_ceded = ev->f[HV_F_KVM_GUEST_ENTER_CEDED] != 0;
 	if (c->place.valid && c->place.pid == ev->pid && c->place.vcpu == k) {
 		e->placed = 1;
 		e->lpid = c->place.lpid;
 		e->first = c->place.first;
+		e->late_cpu = c->place.late_cpu;
 	}
 	c->place.valid = 0;
 	if (t) {
@@ -786,5 +812,14 @@ void rp_core_place(struct rp *rp, const struct rp_ev *ev)
 	c->place.vcpu = (int32_t)ev->f[HV_F_KVMHV_VCPU_PLACE_VCPU_ID];
 	c->place.first = (int32_t)ev->f[HV_F_KVMHV_VCPU_PLACE_VCORE_FIRST_ID];
 	c->place.lpid = ev->f[HV_F_KVMHV_VCPU_PLACE_LPID];
-	c->place.late = ev->f[HV_F_KVMHV_VCPU_PLACE_LATE_JOIN] != 0;
+	c->place.late_cpu = -1;
+	if (ev->f[HV_F_KVMHV_VCPU_PLACE_LATE_JOIN]) {
+		/* hw_cpu = the subcore's first thread + ptid; the window is on the core's thread 0
+		 * ({0,4,2,6}[sub] on a dynamically split POWER8; the subcore itself otherwise) */
+		int sub = (int)ev->f[HV_F_KVMHV_VCPU_PLACE_SUB];
+		int64_t w = ev->f[HV_F_KVMHV_VCPU_PLACE_HW_CPU] - ev->f[HV_F_KVMHV_VCPU_PLACE_PTID];
+		if (sub > 0 && sub < 4)
+			w -= rp->chip == 9 ? sub : subcore_first[sub];
+		c->place.late_cpu = w >= 0 && w < rp->ncpus ? (int32_t)w : -1;
+	}
 }

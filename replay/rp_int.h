@@ -42,6 +42,12 @@ struct rp_profile {
 	uint8_t wakeup;		/* kvmppc_vcore_wakeup ends every block attempt */
 	uint8_t lean;		/* POWER9 lean single path: no run_core/wakeup, runnable 0 */
 	uint8_t trap_501;	/* 0x501 EXTERNAL_LEVEL still a trap value */
+	uint8_t ptid;		/* RP_PTID_*: how vcpus are numbered inside a vcore (spec §3) */
+};
+enum {
+	RP_PTID_FIXED,		/* ptid = vcpu_id - first_vcpuid (e0b7ec058c0e, ~v3.15+): ids ascend */
+	RP_PTID_ARRIVAL,	/* v3.1: position in the runnable list */
+	RP_PTID_NONCEDED_FIRST,	/* v3.2-v3.14: every run, non-ceded vcpus first, then ceded ones */
 };
 const struct rp_profile *rp_profile_find(const char *name);
 /* A meta value whose key's last component is `want`, case and punctuation ignored (profile.c). */
@@ -115,8 +121,10 @@ struct rp_entry {
 	int32_t id, pid;
 	uint8_t grp, exited, late, exit_ceded, ambiguous;
 	uint8_t placed;		/* a kvmhv_vcpu_place named its VM (lpid) and vcore (first) */
+	uint8_t enter_ceded;	/* kvm_guest_enter ceded field */
 	int64_t lpid;
 	int32_t first;
+	int32_t late_cpu;	/* placed as a late join into the window on this CPU, else -1 */
 	int32_t exit_trap;
 	int32_t hw;		/* inferred hardware thread, -1 unknown */
 	uint64_t seq, ts;
@@ -145,9 +153,9 @@ struct rp_cpu {
 	/* the last kvmhv_vcpu_place here (decision events, spec §6.2 #1), for the next
 	 * kvm_guest_enter of the same task and vcpu */
 	struct {
-		int32_t pid, vcpu, first;
+		int32_t pid, vcpu, first, late_cpu;
 		int64_t lpid;
-		uint8_t valid, late;
+		uint8_t valid;
 	} place;
 	/* POWER9: open guest entry on this CPU */
 	int32_t p9_pid;
