@@ -47,7 +47,9 @@ static void block_finish(struct hv_host *h, struct hv_vcore *vc, int waited, int
 	uint32_t old = vc->halt_poll_ns;
 	vc->halt_poll_ns = hv_env_profile(h)->halt_poll ? hv_halt_poll_adjust(p, old, block_ns) : 0;
 	trace_kvmhv_block_adjust(h, cpu, pid, vc, old, vc->halt_poll_ns, block_ns, outcome);
-	trace_kvmppc_vcore_wakeup(h, cpu, pid, vc->vm->tgid, waited, block_ns);
+	/* the kvmppc_vcore_wakeup tracepoint came with halt polling (v4.9, spec §4.1, §3 E49) */
+	if (hv_env_profile(h)->halt_poll)
+		trace_kvmppc_vcore_wakeup(h, cpu, pid, vc->vm->tgid, waited, block_ns);
 }
 
 /* The sleeping part of kvmppc_vcore_blocked. Returns 1 if the runner now sleeps. */

@@ -130,6 +130,9 @@ void rp_book_free(struct rp *rp)
 	free(rp->cpus);
 	rp->cpus = NULL;
 	rp->ncpus = 0;
+	free(rp->lpids);
+	rp->lpids = NULL;
+	rp->nlpids = 0;
 }
 
 struct rp_task *rp_task_find(struct rp *rp, int32_t pid)
@@ -247,4 +250,34 @@ int rp_threads_per_subcore(const struct rp *rp)
 		return -1;
 	int sub = rp->par.subcores > 0 ? rp->par.subcores : 1;
 	return rp->par.tpc / sub > 0 ? rp->par.tpc / sub : 1;
+}
+
+/* VM identity. The decision events name a VM by lpid, the stock events by the VMM's tgid; the
+ * pairs come from meta (vm.<lpid>.tgid, written by the simulator) and from the trace itself
+ * (a kvmhv_vcpu_place of the runner's own vcore or of a task's own vcpu). */
+int32_t rp_lpid_tgid(const struct rp *rp, int64_t lpid)
+{
+	for (int i = 0; i < rp->nlpids; i++)
+		if (rp->lpids[i].lpid == lpid)
+			return rp->lpids[i].tgid;
+	return -1;
+}
+
+void rp_lpid_learn(struct rp *rp, int64_t lpid, int32_t tgid)
+{
+	if (tgid < 0)
+		return;
+	for (int i = 0; i < rp->nlpids; i++)
+		if (rp->lpids[i].lpid == lpid) {
+			rp->lpids[i].tgid = tgid;	/* unique among live VMs, reusable after */
+			return;
+		}
+	if (rp->nlpids >= 4096)
+		return;
+	void *p = realloc(rp->lpids, (size_t)(rp->nlpids + 1) * sizeof *rp->lpids);
+	if (!p)
+		return;
+	rp->lpids = p;
+	rp->lpids[rp->nlpids].lpid = lpid;
+	rp->lpids[rp->nlpids++].tgid = tgid;
 }

@@ -71,6 +71,11 @@ static uint32_t needed_fields(int id)
 		return 0x7u;
 	case HV_EV_KVM_USERSPACE_EXIT:
 		return 0x3u;
+	case HV_EV_KVMHV_VCPU_PLACE:
+		return 1u << HV_F_KVMHV_VCPU_PLACE_LPID | 1u << HV_F_KVMHV_VCPU_PLACE_VCPU_ID |
+		       1u << HV_F_KVMHV_VCPU_PLACE_VCORE_FIRST_ID | 1u << HV_F_KVMHV_VCPU_PLACE_LATE_JOIN |
+		       1u << HV_F_KVMHV_VCPU_PLACE_PTID | 1u << HV_F_KVMHV_VCPU_PLACE_SUB |
+		       1u << HV_F_KVMHV_VCPU_PLACE_HW_CPU;
 	default:
 		return 0;
 	}
@@ -93,8 +98,9 @@ static int map_types(struct hv_store *st, struct rp_type_map **out, struct hv_er
 			continue;
 		}
 		int id = hv_event_index(k);
-		if (id > HV_EV_KVM_USERSPACE_EXIT)
-			continue;	/* sched and decision events: not used by layer 1 */
+		if (id > HV_EV_KVM_USERSPACE_EXIT && id != HV_EV_KVMHV_VCPU_PLACE)
+			continue;	/* sched and decision events: not used by layer 1, except the VM
+					 * identity (lpid) kvmhv_vcpu_place gives each kvm_guest_enter */
 		m[t].id = id;
 		m[t].need = needed_fields(id);
 		for (unsigned i = 0; i < k->nfields && i < RP_NF; i++)
@@ -172,15 +178,30 @@ static int load_facts(struct rp *rp, const struct hv_replay_opts *o, struct hv_e
 	if (rp->par.tpc > 0 && rp_meta_get(rp->st, "nrcpus_online", on, sizeof on, NULL, 0) &&
 	    rp_meta_get(rp->st, "nrcpus_avail", av, sizeof av, NULL, 0) && atoi(av) > atoi(on))
 		rp->par.tpc = -1;
+	/* vm.<N>.smt_mode: N is the VM's tgid, unless a vm.<N>.tgid names it (the simulator
+	 * keys its VMs by lpid: vm.<lpid>.tgid, vm.<lpid>.smt_mode) */
 	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(hv_store_sqlite(rp->st),
+			       "SELECT key, value FROM meta WHERE key LIKE 'vm.%.tgid'", -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			int lpid, tgid;
+			const char *k = (const char *)sqlite3_column_text(s, 0);
+			const char *v = (const char *)sqlite3_column_text(s, 1);
+			if (k && v && sscanf(k, "vm.%d.tgid", &lpid) == 1 && param_int(v, &tgid) == 0)
+				rp_lpid_learn(rp, lpid, tgid);
+		}
+		sqlite3_finalize(s);
+	}
 	if (sqlite3_prepare_v2(hv_store_sqlite(rp->st),
 			       "SELECT key, value FROM meta WHERE key LIKE 'vm.%.smt_mode'", -1, &s, NULL) == SQLITE_OK) {
 		while (sqlite3_step(s) == SQLITE_ROW) {
-			int tgid, smt;
+			int n, smt;
 			const char *k = (const char *)sqlite3_column_text(s, 0);
 			const char *v = (const char *)sqlite3_column_text(s, 1);
-			if (k && v && sscanf(k, "vm.%d.smt_mode", &tgid) == 1 && param_int(v, &smt) == 0)
-				add_vmsmt(rp, tgid, smt);
+			if (k && v && sscanf(k, "vm.%d.smt_mode", &n) == 1 && param_int(v, &smt) == 0) {
+				int32_t tgid = rp_lpid_tgid(rp, n);
+				add_vmsmt(rp, tgid >= 0 ? tgid : n, smt);
+			}
 		}
 		sqlite3_finalize(s);
 	}
@@ -534,7 +555,8 @@ static int run_stream(struct rp *rp, struct hv_err *err)
 		rc = 0;
 		const struct rp_type_map *m = &map[row->type];
 		struct rp_ev ev;
-		rp->sum->kvm_events++;
+		int place = m->id == HV_EV_KVMHV_VCPU_PLACE;
+		rp->sum->kvm_events += !place;
 		if (!decode(m, row, &ev)) {
 			rp->sum->missing_fields++;
 			continue;
@@ -545,6 +567,11 @@ static int run_stream(struct rp *rp, struct hv_err *err)
 			continue;
 		}
 		apply_lost(rp, ev.ts);
+		if (place) {		/* an annotation of the next kvm_guest_enter, not a checked event */
+			if (rp->prof->gang)
+				rp_core_place(rp, &ev);
+			continue;
+		}
 		if (c->has_last_ev && same_event(&c->last_ev, &ev)) {
 			rp->sum->duplicates++;
 			continue;

@@ -11,6 +11,13 @@
  * come from mon_core.c for every vcpu of the master vcore; block events come from the
  * runner task and go to its vcpu.
  *
+ * After a sleep the vcore is still all-ceded unless the wake-up woke one of its vcpus: the
+ * runner's kvmppc_run_vcpu loop recounts the ceded vcpus and may block again at once. That
+ * happens when the wake-up came for a vcpu that is not runnable: on P7/P8 every vcpu's
+ * waitp is the vcore's wait queue (spec §1.4, §2.10), so kvmppc_fast_vcpu_kick_hv of a vcpu
+ * busy in the host wakes the runner for nothing (book3s_hv.c: kvmppc_vcore_blocked returns
+ * to the while loop of kvmppc_run_vcpu). So after a sleep the state is ALL_CEDED again.
+ *
  * POWER9 single path: kvmppc_vcore_blocked pairs (runnable 0 in E516) only after the
  * task's own kvm_guest_exit with ceded=1, before its kvmppc_run_vcpu_exit, repeatable.
  */
@@ -45,8 +52,8 @@ static const char in_window[] = "kvmppc_vcore_blocked inside the runner's kvmppc
 static const struct rp_trans btab[BNS][BNE] = {
 	[B_UNKNOWN] = {
 		[BE_RUN_ENTER] = GO(B_IDLE), [BE_WIN_ENTER] = GO(B_WINDOW), [BE_WIN_EXIT_CEDED] = GO(B_CEDED),
-		[BE_WIN_EXIT_BUSY] = GO(B_IDLE), [BE_BLK_EXIT] = GO(B_WOKEN), [BE_BLK_EXIT_NOWAKE] = GO(B_IDLE),
-		[BE_WAKE_POLL] = GO(B_IDLE), [BE_WAKE_WAIT] = GO(B_IDLE),
+		[BE_WIN_EXIT_BUSY] = GO(B_IDLE), [BE_BLK_EXIT] = GO(B_WOKEN), [BE_BLK_EXIT_NOWAKE] = GO(B_CEDED),
+		[BE_WAKE_POLL] = GO(B_IDLE), [BE_WAKE_WAIT] = GO(B_CEDED),
 	},
 	[B_IDLE] = {
 		[BE_RUN_ENTER] = GO(B_IDLE), [BE_WIN_ENTER] = GO(B_WINDOW), [BE_WIN_EXIT_CEDED] = GO(B_CEDED),
@@ -69,9 +76,9 @@ static const struct rp_trans btab[BNS][BNE] = {
 		[BE_RUN_ENTER] = GO(B_IDLE), [BE_WIN_EXIT_CEDED] = GO(B_CEDED), [BE_WIN_EXIT_BUSY] = GO(B_IDLE),
 		[BE_WAKE_WAIT] = BAD(B_IDLE, "kvmppc_vcore_wakeup(waited=1) without a kvmppc_vcore_blocked Enter/Exit pair"),
 	},
-	[B_BLOCKED] = { [BE_BLK_EXIT] = GO(B_WOKEN), [BE_BLK_EXIT_NOWAKE] = GO(B_IDLE) },
+	[B_BLOCKED] = { [BE_BLK_EXIT] = GO(B_WOKEN), [BE_BLK_EXIT_NOWAKE] = GO(B_CEDED) },
 	[B_WOKEN] = {
-		[BE_WAKE_WAIT] = GO(B_IDLE),
+		[BE_WAKE_WAIT] = GO(B_CEDED),
 		[BE_WAKE_POLL] = BAD(B_IDLE, "kvmppc_vcore_wakeup(waited=0) after a kvmppc_vcore_blocked Enter/Exit pair"),
 	},
 };

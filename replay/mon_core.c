@@ -114,24 +114,43 @@ static void forget_burst_vcpus(struct rp *rp, struct rp_cpu *c)
 
 /* ---- windows ---- */
 
-static int has_tgid(const struct rp_cpu *w, int32_t tgid)
+
+
+/* Same vcore: by the kvmhv_vcpu_place facts when both have them, else same VM and the same
+ * block of smt_mode vcpu ids (spec §2.1: vcore index = vcpu_id / smt_mode). */
+static int same_vcore(struct rp *rp, const struct rp_entry *a, const struct rp_entry *b)
 {
-	if (w->runner_tgid == tgid)
-		return 1;
-	for (int i = 0; i < w->nb; i++)
-		if (w->b[i].tgid == tgid)
-			return 1;
-	return 0;
+	if (a->placed && b->placed)
+		return a->lpid == b->lpid && a->first == b->first;
+	if (a->tgid < 0 || a->tgid != b->tgid)
+		return 0;
+	int smt = rp_vm_smt(rp, a->tgid);
+	return smt <= 0 || a->id / smt == b->id / smt;
 }
 
-/* An open window (other than on CPU `not`) holding a vcore of VM tgid; -1 if none. */
-static int open_window_of(struct rp *rp, int32_t tgid, int not)
+/* The group of window w that holds e's vcore, -1 if none. */
+static int vcore_grp(struct rp *rp, const struct rp_cpu *w, const struct rp_entry *e)
 {
-	for (int i = 0; i < rp->ncpus; i++) {
-		struct rp_cpu *w = &rp->cpus[i];
-		if (i != not && w->used && (w->st_core == C_RUN || w->st_core == C_EXITING) && has_tgid(w, tgid))
+	for (int i = 0; i < w->nb; i++)
+		if (!w->b[i].late && same_vcore(rp, &w->b[i], e))
+			return w->b[i].grp;
+	return -1;
+}
+
+static int window_open(const struct rp_cpu *w)
+{
+	return w->used && (w->st_core == C_RUN || w->st_core == C_EXITING);
+}
+
+/* An open window (other than on CPU `not`) holding the vcore of entry e (whose tgid is
+ * known): the one kvmhv_vcpu_place named, else the first found; -1 if none. */
+static int open_window_of(struct rp *rp, const struct rp_entry *e, int not)
+{
+	if (e->late_cpu >= 0 && e->late_cpu < rp->ncpus && e->late_cpu != not)
+		return window_open(&rp->cpus[e->late_cpu]) ? e->late_cpu : -1;
+	for (int i = 0; i < rp->ncpus; i++)
+		if (i != not && window_open(&rp->cpus[i]) && vcore_grp(rp, &rp->cpus[i], e) >= 0)
 			return i;
-	}
 	return -1;
 }
 
@@ -149,12 +168,10 @@ static void late_join(struct rp *rp, int d, int wc)
 		t->pend_cpu = -1;
 	e.tgid = t ? t->tgid : -1;
 	e.late = 1;
-	e.grp = 0;
-	for (int i = 0; i < w->nb; i++)
-		if (w->b[i].tgid == e.tgid) {
-			e.grp = w->b[i].grp;
-			break;
-		}
+	int g = vcore_grp(rp, w, &e);
+	e.grp = (uint8_t)(g >= 0 ? g : 0);
+	if (e.placed)
+		rp_lpid_learn(rp, e.lpid, e.tgid);
 	rp_checked(rp, RP_MON_CORE_WINDOW);
 	if (w->first_exit_seq && w->first_exit_seq < e.seq)
 		guard(rp, wc, C_EXITING, CE_G_ENTER, &ev, "late join (kvm_guest_enter by the vcpu's own task on CPU %lld) "
@@ -191,9 +208,21 @@ static void interrupt_burst(struct rp *rp, int d, const struct rp_ev *ev)
 		return;
 	struct rp_task *t = rp_task_find(rp, p->b[0].pid);
 	if (p->nb == 1 && t && t->vcpu == p->b[0].id && t->tgid >= 0) {
-		int wc = open_window_of(rp, t->tgid, d);
+		struct rp_entry pe = p->b[0];
+		pe.tgid = t->tgid;
+		int wc = open_window_of(rp, &pe, d);
 		if (wc >= 0) {
 			late_join(rp, d, wc);	/* also resynchronises CPU d: no window is open there */
+			return;
+		}
+		int lc = p->b[0].late_cpu;
+		if (lc >= 0 && lc < rp->ncpus && rp->cpus[lc].st_core == C_UNKNOWN) {
+			/* kvmhv_vcpu_place says late join, into a window we do not know (trace start,
+			 * lost events): not a burst, nothing to check */
+			rp_skipped(rp, RP_MON_CORE_WINDOW);
+			forget_burst_vcpus(rp, p);
+			if (p->st_core == C_BURST)
+				p->st_core = C_IDLE;
 			return;
 		}
 	}
@@ -251,7 +280,13 @@ static void hw_threads(struct rp *rp, int cpu, struct rp_cpu *c)
 		if (smt <= 0 || (c->ns > 1 && !c->split))
 			continue;
 		int base = c->ns == 1 ? 0 : (rp->chip == 9 ? e->grp : subcore_first[e->grp & 3]);
-		e->hw = cpu + base + e->id % smt;
+		int ptid = e->id % smt;
+		if (rp->prof->ptid != RP_PTID_FIXED) {	/* dynamic: position among its vcore's entries */
+			ptid = 0;
+			for (int j = 0; j < i; j++)
+				ptid += c->b[j].grp == e->grp && !c->b[j].late;
+		}
+		e->hw = cpu + base + ptid;
 	}
 }
 
@@ -306,20 +341,28 @@ static void process_burst(struct rp *rp, int cpu, const struct rp_ev *ev)
 	if (nb < n)
 		guard(rp, cpu, C_BURST, CE_ENTER, ev, "Enter says n_runnable=%lld but only %lld kvm_guest_enter precede it",
 		      n, nb, 0);
-	int m = n < nb ? n : nb, has_runner = 0, asc = 1;
+	/* threads are started in ptid order: with fixed ptids (~v3.15+) the ids ascend; with the
+	 * older dynamic ptids the non-ceded vcpus come first (v3.2-v3.14), or arrival order (v3.1,
+	 * not visible in the trace) */
+	int m = n < nb ? n : nb, has_runner = 0, asc = 1, ceded_first = 0;
 	for (int i = 0; i < m; i++) {
 		c->b[i].tgid = R;
 		c->b[i].grp = 0;
 		has_runner |= c->b[i].id == c->runner_vcpu;
 		if (i && c->b[i].id <= c->b[i - 1].id)
 			asc = 0;
+		if (i && c->b[i - 1].enter_ceded && !c->b[i].enter_ceded)
+			ceded_first = 1;
 	}
 	if (m > 0 && !has_runner)
 		guard(rp, cpu, C_BURST, CE_ENTER, ev, "runner_vcpu %lld is not among the %lld vcpus of the master vcore "
 		      "entered first", c->runner_vcpu, m, 0);
-	if (!asc)
+	if (!asc && rp->prof->ptid == RP_PTID_FIXED)
 		guard(rp, cpu, C_BURST, CE_ENTER, ev, "the master vcore's vcpus were not entered in ascending ptid order",
 		      0, 0, 0);
+	if (ceded_first && rp->prof->ptid == RP_PTID_NONCEDED_FIRST)
+		guard(rp, cpu, C_BURST, CE_ENTER, ev, "a ceded vcpu was entered before a non-ceded one: these kernels give "
+		      "the non-ceded vcpus the low ptids", 0, 0, 0);
 	int smt = rp_vm_smt(rp, R);
 	if (smt > 0 && m > 0) {
 		int first = c->b[0].id - c->b[0].id % smt;
@@ -332,16 +375,30 @@ static void process_burst(struct rp *rp, int cpu, const struct rp_ev *ev)
 	} else if (m > 1) {
 		rp_skipped(rp, RP_MON_CORE_WINDOW);
 	}
-	/* piggybacked vcores: a new group when the id does not increase or leaves a vcore */
+	for (int i = 0; i < m; i++)
+		if (c->b[i].placed)
+			rp_lpid_learn(rp, c->b[i].lpid, R);
+	/* piggybacked vcores: with kvmhv_vcpu_place, a new group where (lpid, first vcpu id)
+	 * changes, the VM from the lpid; else (stock events) a new group when the id does not
+	 * increase or leaves a vcore, the VM by the heuristic of spec §5.3 */
 	int hsmt = rp->par.smt_mode > 0 ? rp->par.smt_mode : rp_threads_per_subcore(rp);
 	c->ns = m > 0 ? 1 : 0;
 	for (int i = m, start = m; i <= nb; i++) {
-		int brk = i == nb || (i > start && (c->b[i].id <= c->b[i - 1].id ||
-			  (hsmt > 0 && c->b[i].id / hsmt != c->b[i - 1].id / hsmt)));
+		const struct rp_entry *a = i < nb ? &c->b[i] : NULL, *b = i > start ? &c->b[i - 1] : NULL;
+		int brk;
+		if (a && b && a->placed && b->placed)
+			brk = a->lpid != b->lpid || a->first != b->first;
+		else
+			brk = !a || (b && (a->id <= b->id || (hsmt > 0 && a->id / hsmt != b->id / hsmt)));
 		if (brk && i > start) {
+			int32_t vm = c->b[start].placed ? rp_lpid_tgid(rp, c->b[start].lpid) : -1;
 			for (int k = start; k < i; k++)
 				c->b[k].grp = (uint8_t)c->ns;
-			attribute_group(rp, c, start, i, ev->pid);
+			if (vm >= 0)
+				for (int k = start; k < i; k++)
+					c->b[k].tgid = vm;
+			else
+				attribute_group(rp, c, start, i, ev->pid);
 			c->ns++;
 			start = i;
 		}
@@ -374,8 +431,7 @@ static void process_burst(struct rp *rp, int cpu, const struct rp_ev *ev)
 			continue;
 		rp_guest_feed(rp, v, RP_G_ENTER, &eev);
 		v->win_cpu = cpu;
-		if (e->grp == 0)
-			rp_block_window(rp, v, RP_B_WIN_ENTER, ev);
+		rp_block_window(rp, v, RP_B_WIN_ENTER, ev);
 	}
 }
 
@@ -483,7 +539,12 @@ static void close_window(struct rp *rp, int cpu, const struct rp_ev *ev)
 	    ev->f[HV_F_KVMPPC_RUN_CORE_TGID] != c->runner_tgid)
 		guard(rp, cpu, c->st_core, CE_EXIT, ev, "Exit (task %lld, runner_vcpu %lld) differs from its Enter "
 		      "(task %lld)", ev->pid, ev->f[HV_F_KVMPPC_RUN_CORE_RUNNER_VCPU], c->runner_pid);
-	int ceded = 1, any = 0;
+	/* per vcore group: did every exited vcpu cede (or leave for the host)? A piggybacked
+	 * vcore left all ceded is parked (post_guest_process) and its own runner may block on
+	 * it next (spec §2.6, §2.3), so every group feeds the block monitor, not only the master */
+	uint8_t ceded[RP_MAXB], any[RP_MAXB];
+	memset(ceded, 1, sizeof ceded);
+	memset(any, 0, sizeof any);
 	for (int i = 0; i < c->nb; i++) {
 		struct rp_entry *e = &c->b[i];
 		struct rp_vcpu *v = e->tgid >= 0 ? rp_vcpu_find(rp, e->tgid, e->id) : NULL;
@@ -492,20 +553,31 @@ static void close_window(struct rp *rp, int cpu, const struct rp_ev *ev)
 			v->win_cpu = cpu;
 			rp_guest_feed(rp, v, RP_G_WIN_CLOSE, ev);
 		}
-		if (e->grp == 0 && e->exited) {
-			any = 1;
+		if (e->exited) {
+			any[e->grp % RP_MAXB] = 1;
 			if (!e->exit_ceded && resume_trap(e->exit_trap))
-				ceded = 0;
+				ceded[e->grp % RP_MAXB] = 0;
 		}
 	}
 	for (int i = 0; i < c->nb; i++) {
 		struct rp_entry *e = &c->b[i];
-		struct rp_vcpu *v = e->grp == 0 && e->tgid >= 0 ? rp_vcpu_find(rp, e->tgid, e->id) : NULL;
+		struct rp_vcpu *v = e->tgid >= 0 ? rp_vcpu_find(rp, e->tgid, e->id) : NULL;
+		int g = e->grp % RP_MAXB;
 		if (v)
-			rp_block_window(rp, v, ceded && any ? RP_B_WIN_EXIT_CEDED : RP_B_WIN_EXIT_BUSY, ev);
+			rp_block_window(rp, v, ceded[g] && any[g] ? RP_B_WIN_EXIT_CEDED : RP_B_WIN_EXIT_BUSY, ev);
 	}
 	write_run(rp, cpu, c, ev);
 	c->nb = 0;
+}
+
+/* The not yet exited entry for vcpu id k in the lowest group, -1 if none. */
+static int find_exit_entry(const struct rp_cpu *c, int32_t k)
+{
+	int hit = -1;
+	for (int i = 0; i < c->nb; i++)
+		if (!c->b[i].exited && c->b[i].id == k && (hit < 0 || c->b[i].grp < c->b[hit].grp))
+			hit = i;
+	return hit;
 }
 
 static void guest_exit(struct rp *rp, int cpu, const struct rp_ev *ev)
@@ -528,26 +600,28 @@ static void guest_exit(struct rp *rp, int cpu, const struct rp_ev *ev)
 			forget_burst_vcpus(rp, c);
 		return;
 	}
-	int hit = -1;
-	for (int pass = 0; pass < 2 && hit < 0; pass++) {
-		for (int i = 0; i < c->nb; i++)
-			if (!c->b[i].exited && c->b[i].id == k) {
-				hit = i;
-				break;
-			}
-		if (hit >= 0 || pass)
-			break;
-		/* a late joiner still pending on its own CPU? */
-		for (int d = 0; d < rp->ncpus; d++) {
-			struct rp_cpu *p = &rp->cpus[d];
-			struct rp_task *t = p->used && (p->st_core == C_BURST || p->st_core == C_UNKNOWN) && p->nb == 1
-				? rp_task_find(rp, p->b[0].pid) : NULL;
-			if (d != cpu && t && p->b[0].id == k && t->vcpu == k && has_tgid(c, t->tgid)) {
-				late_join(rp, d, cpu);
-				c = &rp->cpus[cpu];
-				break;
-			}
+	/* Which vcpu k: the ids of different VMs may be equal, and post_guest_process reports
+	 * the vcores in subcore order (master first), so the entry of the lowest group not yet
+	 * exited; a late joiner still pending on its own CPU competes with the group of its
+	 * vcore (its kvm_guest_enter was on its CPU, its exit comes here). */
+	int hit = find_exit_entry(c, k);
+	for (int d = 0; d < rp->ncpus; d++) {
+		struct rp_cpu *p = &rp->cpus[d];
+		struct rp_task *t = p->used && (p->st_core == C_BURST || p->st_core == C_UNKNOWN) && p->nb == 1
+			? rp_task_find(rp, p->b[0].pid) : NULL;
+		if (d == cpu || !t || p->b[0].id != k || t->vcpu != k)
+			continue;
+		struct rp_entry pe = p->b[0];
+		pe.tgid = t->tgid;
+		int g = vcore_grp(rp, c, &pe);
+		if (g < 0 || (pe.late_cpu >= 0 && pe.late_cpu != cpu))
+			continue;
+		if (hit < 0 || g < c->b[hit].grp) {
+			late_join(rp, d, cpu);
+			c = &rp->cpus[cpu];
+			hit = find_exit_entry(c, k);
 		}
+		break;
 	}
 	if (!c->first_exit_seq)
 		c->first_exit_seq = ev->seq;
@@ -612,6 +686,17 @@ static void guest_enter(struct rp *rp, int cpu, const struct rp_ev *ev)
 	e->seq = ev->seq;
 	e->ts = ev->ts;
 	e->hw = -1;
+	e->lpid = -1;
+	e->first = -1;
+	e->late_cpu = -1;
+	e->enter_ceded = ev->f[HV_F_KVM_GUEST_ENTER_CEDED] != 0;
+	if (c->place.valid && c->place.pid == ev->pid && c->place.vcpu == k) {
+		e->placed = 1;
+		e->lpid = c->place.lpid;
+		e->first = c->place.first;
+		e->late_cpu = c->place.late_cpu;
+	}
+	c->place.valid = 0;
 	if (t) {
 		if (c->nb == 1 && t->vcpu == k)
 			t->pend_cpu = cpu;
@@ -714,5 +799,27 @@ void rp_mon_core(struct rp *rp, const struct rp_ev *ev)
 		break;
 	default:
 		break;
+	}
+}
+
+/* kvmhv_vcpu_place (decision events, spec §6.2 #1) comes right before the kvm_guest_enter it
+ * describes, from the same task on the same CPU: keep its VM (lpid) and vcore (first id). */
+void rp_core_place(struct rp *rp, const struct rp_ev *ev)
+{
+	struct rp_cpu *c = &rp->cpus[ev->cpu];
+	c->place.valid = 1;
+	c->place.pid = ev->pid;
+	c->place.vcpu = (int32_t)ev->f[HV_F_KVMHV_VCPU_PLACE_VCPU_ID];
+	c->place.first = (int32_t)ev->f[HV_F_KVMHV_VCPU_PLACE_VCORE_FIRST_ID];
+	c->place.lpid = ev->f[HV_F_KVMHV_VCPU_PLACE_LPID];
+	c->place.late_cpu = -1;
+	if (ev->f[HV_F_KVMHV_VCPU_PLACE_LATE_JOIN]) {
+		/* hw_cpu = the subcore's first thread + ptid; the window is on the core's thread 0
+		 * ({0,4,2,6}[sub] on a dynamically split POWER8; the subcore itself otherwise) */
+		int sub = (int)ev->f[HV_F_KVMHV_VCPU_PLACE_SUB];
+		int64_t w = ev->f[HV_F_KVMHV_VCPU_PLACE_HW_CPU] - ev->f[HV_F_KVMHV_VCPU_PLACE_PTID];
+		if (sub > 0 && sub < 4)
+			w -= rp->chip == 9 ? sub : subcore_first[sub];
+		c->place.late_cpu = w >= 0 && w < rp->ncpus ? (int32_t)w : -1;
 	}
 }

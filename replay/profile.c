@@ -16,22 +16,22 @@
 
 #include "rp_int.h"
 
-/*  name                    kernels                      gang pig wake lean 501 */
+/*  name                    kernels                      gang pig wake lean 501 ptid */
 static const struct rp_profile profiles[] = {
-	{ "E31_strict_smt", "v3.1", 1, 0, 0, 0, 1 },
-	{ "E32_cede_nap", "v3.2-v3.7", 1, 0, 0, 0, 1 },
-	{ "E38_any_ready", "v3.8-v3.14", 1, 0, 0, 0, 1 },
-	{ "E315_aligned", "v3.15-v4.0", 1, 0, 0, 0, 1 },
-	{ "E41_preempt", "v4.1-v4.2", 1, 0, 0, 0, 1 },
-	{ "E43_piggyback", "v4.3-v4.8", 1, 1, 0, 0, 1 },
-	{ "E49_one_per_subcore", "v4.9", 1, 1, 1, 0, 1 },
-	{ "E410_simplified", "v4.10-v4.14", 1, 1, 1, 0, 1 },
-	{ "E415_indep_mode", "v4.15-v4.19", 1, 1, 1, 0, 1 },
-	{ "mainline", "v4.20+ POWER7/POWER8 gang path", 1, 1, 1, 0, 0 },
-	{ "E420_p9_cpath_nested", "v4.20-v5.13 POWER9 single path", 0, 0, 1, 0, 0 },
-	{ "E514_p9_always_single", "v5.14-v5.15 POWER9", 0, 0, 1, 0, 0 },
-	{ "E516_p9_lean", "v5.16+ POWER9/10 (and nested L1)", 0, 0, 0, 1, 0 },
-	{ "E67_nested_v2", "v6.7+ POWER9/10", 0, 0, 0, 1, 0 },
+	{ "E31_strict_smt", "v3.1", 1, 0, 0, 0, 1, RP_PTID_ARRIVAL },
+	{ "E32_cede_nap", "v3.2-v3.7", 1, 0, 0, 0, 1, RP_PTID_NONCEDED_FIRST },
+	{ "E38_any_ready", "v3.8-v3.14", 1, 0, 0, 0, 1, RP_PTID_NONCEDED_FIRST },
+	{ "E315_aligned", "v3.15-v4.0", 1, 0, 0, 0, 1, RP_PTID_FIXED },
+	{ "E41_preempt", "v4.1-v4.2", 1, 0, 0, 0, 1, RP_PTID_FIXED },
+	{ "E43_piggyback", "v4.3-v4.8", 1, 1, 0, 0, 1, RP_PTID_FIXED },
+	{ "E49_one_per_subcore", "v4.9", 1, 1, 1, 0, 1, RP_PTID_FIXED },
+	{ "E410_simplified", "v4.10-v4.14", 1, 1, 1, 0, 1, RP_PTID_FIXED },
+	{ "E415_indep_mode", "v4.15-v4.19", 1, 1, 1, 0, 1, RP_PTID_FIXED },
+	{ "mainline", "v4.20+ POWER7/POWER8 gang path", 1, 1, 1, 0, 0, RP_PTID_FIXED },
+	{ "E420_p9_cpath_nested", "v4.20-v5.13 POWER9 single path", 0, 0, 1, 0, 0, RP_PTID_FIXED },
+	{ "E514_p9_always_single", "v5.14-v5.15 POWER9", 0, 0, 1, 0, 0, RP_PTID_FIXED },
+	{ "E516_p9_lean", "v5.16+ POWER9/10 (and nested L1)", 0, 0, 0, 1, 0, RP_PTID_FIXED },
+	{ "E67_nested_v2", "v6.7+ POWER9/10", 0, 0, 0, 1, 0, RP_PTID_FIXED },
 };
 #define NPROFILES (sizeof profiles / sizeof profiles[0])
 

@@ -42,6 +42,12 @@ struct rp_profile {
 	uint8_t wakeup;		/* kvmppc_vcore_wakeup ends every block attempt */
 	uint8_t lean;		/* POWER9 lean single path: no run_core/wakeup, runnable 0 */
 	uint8_t trap_501;	/* 0x501 EXTERNAL_LEVEL still a trap value */
+	uint8_t ptid;		/* RP_PTID_*: how vcpus are numbered inside a vcore (spec §3) */
+};
+enum {
+	RP_PTID_FIXED,		/* ptid = vcpu_id - first_vcpuid (e0b7ec058c0e, ~v3.15+): ids ascend */
+	RP_PTID_ARRIVAL,	/* v3.1: position in the runnable list */
+	RP_PTID_NONCEDED_FIRST,	/* v3.2-v3.14: every run, non-ceded vcpus first, then ceded ones */
 };
 const struct rp_profile *rp_profile_find(const char *name);
 /* A meta value whose key's last component is `want`, case and punctuation ignored (profile.c). */
@@ -114,6 +120,11 @@ struct rp_entry {
 	int32_t tgid;		/* -1: not attributed (ambiguous or unknown) */
 	int32_t id, pid;
 	uint8_t grp, exited, late, exit_ceded, ambiguous;
+	uint8_t placed;		/* a kvmhv_vcpu_place named its VM (lpid) and vcore (first) */
+	uint8_t enter_ceded;	/* kvm_guest_enter ceded field */
+	int64_t lpid;
+	int32_t first;
+	int32_t late_cpu;	/* placed as a late join into the window on this CPU, else -1 */
 	int32_t exit_trap;
 	int32_t hw;		/* inferred hardware thread, -1 unknown */
 	uint64_t seq, ts;
@@ -139,6 +150,13 @@ struct rp_cpu {
 	int ring_n, ring_i;
 	struct rp_ev last_ev;
 	uint8_t has_last_ev;
+	/* the last kvmhv_vcpu_place here (decision events, spec §6.2 #1), for the next
+	 * kvm_guest_enter of the same task and vcpu */
+	struct {
+		int32_t pid, vcpu, first, late_cpu;
+		int64_t lpid;
+		uint8_t valid;
+	} place;
 	/* POWER9: open guest entry on this CPU */
 	int32_t p9_pid;
 	uint64_t p9_seq;
@@ -165,6 +183,11 @@ struct rp_vmsmt {
 	int32_t tgid, smt;
 };
 
+struct rp_lpid {		/* VM identity: lpid (decision events) -> tgid (stock events) */
+	int64_t lpid;
+	int32_t tgid;
+};
+
 struct rp {
 	struct hv_store *st;
 	const struct rp_profile *prof;
@@ -175,6 +198,8 @@ struct rp {
 	} par;			/* -1: unknown */
 	struct rp_vmsmt *vmsmt;
 	int nvmsmt;
+	struct rp_lpid *lpids;
+	int nlpids;
 	struct rp_pool task_pool, vcpu_pool;
 	struct rp_map tasks, vcpus;
 	struct rp_cpu *cpus;
@@ -205,6 +230,8 @@ void *rp_pool_at(struct rp_pool *p, int i);
 void rp_book_forget(struct rp *rp, int32_t cpu);
 int rp_vm_smt(const struct rp *rp, int32_t tgid);	/* smt_mode of a VM or -1 */
 int rp_threads_per_subcore(const struct rp *rp);	/* -1 unknown */
+int32_t rp_lpid_tgid(const struct rp *rp, int64_t lpid);	/* -1 unknown */
+void rp_lpid_learn(struct rp *rp, int64_t lpid, int32_t tgid);
 
 /* engine.c: stepping and reporting */
 void rp_step(struct rp *rp, int mon, const struct rp_automaton *a, uint8_t *state, int letter,
@@ -219,6 +246,7 @@ int rp_mon_on(const struct rp *rp, int mon);
 void rp_mon_vcpu_run(struct rp *rp, const struct rp_ev *ev);
 void rp_mon_p9_entry(struct rp *rp, const struct rp_ev *ev);
 void rp_mon_core(struct rp *rp, const struct rp_ev *ev);
+void rp_core_place(struct rp *rp, const struct rp_ev *ev);	/* kvmhv_vcpu_place: VM of the next enter */
 void rp_mon_block(struct rp *rp, const struct rp_ev *ev);
 void rp_mon_trap(struct rp *rp, const struct rp_ev *ev);
 void rp_mon_order(struct rp *rp, const struct rp_ev *ev);
