@@ -187,7 +187,8 @@ static void check_plan(struct rp *rp, const struct l2_cpu *c, const struct rp_ev
 				   (long long)PLANK(ev, FIRST_VCPUID, k), k, (long long)acc_first[k]);
 			return;
 		}
-	if (!hv_subcore_config_ok(&p, ns, big) || sum > target)
+	/* the master vcore alone may exceed the target (collect_piggybacks is then not called) */
+	if (!hv_subcore_config_ok(&p, ns, big) || (ns > 1 && sum > target))
 		rp_violate(rp, RP_MON_CORE_PLAN, obj, "plan", "kvmhv_core_plan", ev,
 			   "%d subcores with up to %d threads (%d in all, target %d): subcore_config_ok fails under "
 			   "dynamic_mt_modes=%d", ns, big, sum, target, p.dynamic_mt_modes);
