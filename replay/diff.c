@@ -45,6 +45,8 @@ void l2_diverge(struct rp *rp, int32_t tgid, int32_t first, const struct rp_ev *
 		return;
 	if (vc)
 		vc->diverged = 1;
+	if (rp->l2->l2_reported && ev->seq == rp->l2->cur_seq)
+		return;	/* the layer-2 monitor's report names it */
 	char msg[256];
 	va_list ap;
 	va_start(ap, fmt);

@@ -643,9 +643,14 @@ void rp_l2_event(struct rp *rp, const struct rp_ev *ev)
 		return;
 	if (ev->id > HV_EV_KVM_USERSPACE_EXIT && ev->id < HV_EV_COUNT)
 		rp->l2->seen_decisions = 1;
-	l2_diff(rp, ev);
+	/* layer 2 first; layer 3 does not report again a divergence a layer-2 monitor just
+	 * reported at this event (one report per fault), it only marks the vcore diverged */
+	uint64_t before = rp->sum->violations;
 	l2_mon_plan(rp, ev);
 	l2_mon_rules(rp, ev);
+	rp->l2->l2_reported = rp->sum->violations > before;
+	rp->l2->cur_seq = ev->seq;
+	l2_diff(rp, ev);
 	c = l2_cpu(rp, ev->cpu);
 	update(rp, c, ev);
 }

@@ -110,6 +110,8 @@ struct rp_l2 {
 	struct l2_cpu *cpus;
 	int ncpus;
 	uint8_t seen_decisions;	/* the trace has kvm_hv_sched events */
+	uint8_t l2_reported;	/* a layer-2 monitor reported at the current event */
+	uint64_t cur_seq;
 	uint8_t forgot;		/* state was dropped (lost events): unseen vcpus are unknown */
 };
 
