@@ -156,6 +156,12 @@ static void print_summary(const struct hv_replay_summary *s, int json)
 			printf("%-12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "  %s\n", x->name, x->checked,
 			       x->violations, x->unverified, x->skipped, x->doc);
 	}
+	int na = 0;	/* e.g. the gang-path layers 2/3 on POWER9: 0 checked, not applicable */
+	for (int m = 0; m < s->nmon; m++)
+		if (!s->mon[m].active)
+			printf("%s%s", na++ ? ", " : "not applicable to this profile (0 checked): ", s->mon[m].name);
+	if (na)
+		printf("\n");
 	printf("unverified share: %.2f%% of %" PRIu64 " monitor steps\n", share(unv, chk + unv), chk + unv);
 	if (s->violations)
 		printf("result: %" PRIu64 " violation%s\n", s->violations, s->violations == 1 ? "" : "s");

@@ -230,6 +230,7 @@ void rp_book_forget(struct rp *rp, int32_t cpu)
 	for (int i = 0; i < rp->ncpus; i++)
 		if (rp->cpus[i].used)
 			rp->cpus[i].p9_pid = -1;
+	rp_l2_forget(rp);
 }
 
 int rp_vm_smt(const struct rp *rp, int32_t tgid)

@@ -26,6 +26,8 @@
 
 static const char *const mon_names[RP_NMON] = {
 	"vcpu_run", "vcpu_guest", "p9_entry", "core_window", "vcore_block", "trap_values", "ordering",
+	"split_mode", "core_plan", "thread_place", "start_rule", "cede_rule", "block_rule", "exit_pull",
+	"diff_replay",
 };
 static const char *const mon_docs[RP_NMON] = {
 	"per task: KVM_RUN / hcall / page-fault / MMIO / userspace-exit sequence (items 1-5)",
@@ -35,6 +37,14 @@ static const char *const mon_docs[RP_NMON] = {
 	"per vcpu: vcore blocking only after an all-ceded exit, wakeups (6, 15, 16)",
 	"per event: trap values and ceded flags allowed by the path (17, 18)",
 	"per CPU/task: timestamps monotonic, tgid fields match the task (19)",
+	"L2 per run: split mode allowed by dynamic_mt_modes for the number of subcores",
+	"L2 per run: piggyback checks and core plan = collect_piggybacks/subcore_config_ok",
+	"L2 per vcpu placed: hw thread = pcpu + {0,4,2,6}[sub] + ptid, ptid by the profile",
+	"L2 per run: the profile's start condition held (E31 no busy, E32 n_busy 0, any ready)",
+	"L2 per run: H_CEDE napped or exited as hv_cede_decide says",
+	"L2 per block: every runnable vcpu ceded and none newly runnable or kicked",
+	"L2 per run: every entered thread of every subcore exited",
+	"L3 per vcore: recorded decisions = the model's rule functions on the recorded inputs",
 };
 
 /* ---- field mapping ---- */
@@ -98,11 +108,12 @@ static int map_types(struct hv_store *st, struct rp_type_map **out, struct hv_er
 			continue;
 		}
 		int id = hv_event_index(k);
-		if (id > HV_EV_KVM_USERSPACE_EXIT && id != HV_EV_KVMHV_VCPU_PLACE)
-			continue;	/* sched and decision events: not used by layer 1, except the VM
-					 * identity (lpid) kvmhv_vcpu_place gives each kvm_guest_enter */
+		int decision = strcmp(k->system, "kvm_hv_sched") == 0;
+		if (id > HV_EV_KVM_USERSPACE_EXIT && !decision)
+			continue;	/* sched events: not used (decision events: layers 2/3, and
+					 * kvmhv_vcpu_place gives layer 1 each guest entry's lpid) */
 		m[t].id = id;
-		m[t].need = needed_fields(id);
+		m[t].need = decision ? (k->nfields >= 32 ? ~0u : (1u << k->nfields) - 1) : needed_fields(id);
 		for (unsigned i = 0; i < k->nfields && i < RP_NF; i++)
 			for (unsigned j = 0; j < d->nfields; j++)
 				if (strcmp(k->fields[i].name, d->fields[j].name) == 0 &&
@@ -376,6 +387,9 @@ static void format_obj(char *buf, size_t n, struct rp_obj o)
 	case 'c':
 		snprintf(buf, n, "cpu %d", o.a);
 		break;
+	case 'k':
+		snprintf(buf, n, "vcore %d/%d", o.a, o.b);	/* tgid / first_vcpuid (layers 2/3) */
+		break;
 	default:
 		snprintf(buf, n, "-");
 	}
@@ -526,6 +540,10 @@ static int same_event(const struct rp_ev *a, const struct rp_ev *b)
 
 static void dispatch(struct rp *rp, const struct rp_ev *ev)
 {
+	if (ev->id > HV_EV_KVM_USERSPACE_EXIT && ev->id < HV_EV_COUNT) {
+		rp_l2_event(rp, ev);	/* kvm_hv_sched decision events: layers 2/3 only */
+		return;
+	}
 	rp_mon_order(rp, ev);
 	rp_mon_trap(rp, ev);
 	rp_mon_vcpu_run(rp, ev);
@@ -534,6 +552,7 @@ static void dispatch(struct rp *rp, const struct rp_ev *ev)
 	else
 		rp_mon_p9_entry(rp, ev);
 	rp_mon_block(rp, ev);
+	rp_l2_event(rp, ev);
 }
 
 static int run_stream(struct rp *rp, struct hv_err *err)
@@ -646,6 +665,8 @@ int hv_replay_run(struct hv_store *st, const struct hv_replay_opts *o, hv_violat
 	if ((rc = load_facts(&rp, o, err)) < 0 || (rc = load_lost(&rp, err)) < 0)
 		goto out;
 	rp.chip = load_chip(&rp);
+	if ((rc = rp_l2_init(&rp, o)) < 0)
+		goto out;
 	if (!rp.no_write && (rc = open_outputs(&rp, err)) < 0)
 		goto out;
 	sum->events = hv_store_nevents(st);
@@ -665,6 +686,7 @@ int hv_replay_run(struct hv_store *st, const struct hv_replay_opts *o, hv_violat
 	}
 out:
 	close_outputs(&rp);
+	rp_l2_free(&rp);
 	rp_book_free(&rp);
 	free(rp.lost);
 	free(rp.vmsmt);

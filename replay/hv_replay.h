@@ -28,7 +28,7 @@
 
 #include "hv_store.h"
 
-#define HV_REPLAY_MAX_MONITORS 12
+#define HV_REPLAY_MAX_MONITORS 16
 
 struct hv_replay_param {
 	const char *name;	/* dynamic_mt_modes, target_smt_mode, threads_per_core, ... */

@@ -23,7 +23,7 @@
 
 /* Events the replay knows beyond hvtrace's events.def. */
 enum { RP_EV_PPC_INSTR = HV_EV_COUNT, RP_EV_NIDS };
-#define RP_NF 8			/* fields kept per decoded event (enough for every checked event) */
+#define RP_NF 32		/* fields kept per decoded event (kvmhv_core_plan has 30) */
 
 /* One decoded event: its hvtrace id and its fields by hvtrace's field index (HV_F_*). */
 struct rp_ev {
@@ -79,12 +79,21 @@ enum rp_mon {
 	RP_MON_VCORE_BLOCK,
 	RP_MON_TRAP,
 	RP_MON_ORDER,
+	/* layer 2 (mon_plan.c, mon_rules.c) and layer 3 (diff.c): see rp_l2.h */
+	RP_MON_SPLIT_MODE,
+	RP_MON_CORE_PLAN,
+	RP_MON_THREAD_PLACE,
+	RP_MON_START_RULE,
+	RP_MON_CEDE_RULE,
+	RP_MON_BLOCK_RULE,
+	RP_MON_EXIT_PULL,
+	RP_MON_DIFF,
 	RP_NMON
 };
 
 /* The object a violation is about, formatted only when one is reported. */
 struct rp_obj {
-	char kind;		/* 't' task, 'v' vcpu (tgid/id), 'c' cpu */
+	char kind;		/* 't' task, 'v' vcpu (tgid/id), 'c' cpu, 'k' vcore (tgid/first) */
 	int32_t a, b;
 };
 
@@ -214,6 +223,7 @@ struct rp {
 	int64_t next_run_id;
 	struct hv_err *err;
 	int rc;			/* first write error */
+	struct rp_l2 *l2;	/* layers 2/3 state (rp_l2.h), NULL when not active */
 };
 
 /* book.c */
@@ -261,6 +271,12 @@ int rp_task_in_run(const struct rp_task *t);	/* between run_vcpu_enter and exit 
 int rp_vcpu_in_guest(const struct rp_vcpu *v);	/* entered in an open window */
 /* end of trace: report vcpus whose window closed without their exit */
 void rp_mon_guest_finish(struct rp *rp);
+/* layers 2/3 (l2_book.c): set up after the facts are loaded, fed every event (also the
+ * kvm_hv_sched decision events, which layer 1 never sees), forgotten with lost windows */
+int rp_l2_init(struct rp *rp, const struct hv_replay_opts *o);
+void rp_l2_free(struct rp *rp);
+void rp_l2_event(struct rp *rp, const struct rp_ev *ev);
+void rp_l2_forget(struct rp *rp);
 extern const struct rp_automaton rp_aut_vcpu_run, rp_aut_vcpu_guest, rp_aut_p9_entry,
 	rp_aut_core_window, rp_aut_block_gang, rp_aut_block_p9;
 

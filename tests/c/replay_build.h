@@ -24,7 +24,7 @@
 struct rec {
 	int id, cpu, pid;
 	uint64_t ts;
-	int64_t v[8];
+	int64_t v[32];		/* by field index (kvmhv_core_plan has 30 fields) */
 };
 
 struct trace {
@@ -66,6 +66,15 @@ static inline int tr_ev(struct trace *t, int id, int cpu, int pid, int64_t a, in
 	r->v[3] = d;
 	r->v[4] = e;
 	return t->n++;
+}
+
+/* Append an event with n field values (any event, e.g. the kvm_hv_sched ones); its index. */
+static inline int tr_evn(struct trace *t, int id, int cpu, int pid, int n, const int64_t *vals)
+{
+	int i = tr_ev(t, id, cpu, pid, 0, 0, 0, 0, 0);
+	for (int k = 0; k < n && k < 32; k++)
+		t->r[i].v[k] = vals[k];
+	return i;
 }
 
 /* Field order follows tracepoints/events.def. */

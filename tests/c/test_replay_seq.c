@@ -251,7 +251,8 @@ static int count_active(const struct result *r, int *zero_checked)
 {
 	int n = 0;
 	*zero_checked = 0;
-	for (int m = 0; m < r->sum.nmon; m++)
+	/* layer 1 only: the first seven monitors (layers 2/3 follow; test_replay_layers.c) */
+	for (int m = 0; m < r->sum.nmon && m < 7; m++)
 		if (r->sum.mon[m].active) {
 			n++;
 			if (!r->sum.mon[m].checked) {
