@@ -580,6 +580,19 @@ static int find_exit_entry(const struct rp_cpu *c, int32_t k)
 	return hit;
 }
 
+/* The one vcpu with id k left stranded by a window on CPU cpu (NULL if none or several). */
+static struct rp_vcpu *stranded_on(struct rp *rp, int cpu, int32_t k)
+{
+	struct rp_vcpu *v, *found = NULL;
+	for (int i = 0; (v = rp_pool_at(&rp->vcpu_pool, i)) != NULL; i++)
+		if (v->id == k && v->win_cpu == cpu && rp_vcpu_stranded(v)) {
+			if (found)
+				return NULL;
+			found = v;
+		}
+	return found;
+}
+
 static void guest_exit(struct rp *rp, int cpu, const struct rp_ev *ev)
 {
 	struct rp_cpu *c = &rp->cpus[cpu];
@@ -623,12 +636,17 @@ static void guest_exit(struct rp *rp, int cpu, const struct rp_ev *ev)
 		}
 		break;
 	}
-	if (!c->first_exit_seq)
+	/* the late exit of a vcpu whose earlier window on this CPU closed without it: one fault
+	 * (item 10), reported once, by vcpu_guest, here; this window's exits have not begun */
+	struct rp_vcpu *sv = hit < 0 && trap != 0 ? stranded_on(rp, cpu, k) : NULL;
+	if (!c->first_exit_seq && !sv)
 		c->first_exit_seq = ev->seq;
 	if (hit < 0) {
 		step(rp, cpu, CE_G_EXIT, ev, NULL);
 		rp_checked(rp, RP_MON_CORE_WINDOW);
-		if (trap != 0)
+		if (sv)
+			rp_guest_feed(rp, sv, RP_G_EXIT, ev);
+		else if (trap != 0)
 			guard(rp, cpu, s, CE_G_EXIT, ev, "kvm_guest_exit(trap 0x%llx) for vcpu %lld, which was not entered in "
 			      "this window (only a vcpu that became runnable during the exit may show trap 0)", trap, k, 0);
 		return;
@@ -752,9 +770,10 @@ void rp_mon_core(struct rp *rp, const struct rp_ev *ev)
 	int continues = (ev->id == HV_EV_KVM_GUEST_ENTER ||
 			 (ev->id == HV_EV_KVMPPC_RUN_CORE && ev->f[HV_F_KVMPPC_RUN_CORE_WHERE] == 0)) &&
 			ev->pid == c->burst_pid;
-	/* a pending burst on this CPU, or of this task elsewhere, ends unless ev continues it */
+	/* a pending burst on this CPU, or of this task elsewhere, ends unless ev continues it; a
+	 * kvm_guest_exit inside a burst is itself the violation (guest_exit reports it there) */
 	if ((c->st_core == C_BURST || c->st_core == C_UNKNOWN) && c->nb && !continues &&
-	    ev->id != HV_EV_KVM_GUEST_ENTER)
+	    ev->id != HV_EV_KVM_GUEST_ENTER && !(ev->id == HV_EV_KVM_GUEST_EXIT && c->st_core == C_BURST))
 		interrupt_burst(rp, cpu, ev);
 	struct rp_task *t = ev->pid > 0 ? rp_task_find(rp, ev->pid) : NULL;
 	if (t && t->pend_cpu >= 0 && t->pend_cpu != cpu)

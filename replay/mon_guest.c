@@ -87,6 +87,11 @@ int rp_vcpu_in_guest(const struct rp_vcpu *v)
 	return v->st_guest == G_GUEST;
 }
 
+int rp_vcpu_stranded(const struct rp_vcpu *v)
+{
+	return v->st_guest == G_STRANDED;
+}
+
 void rp_mon_guest_finish(struct rp *rp)
 {
 	struct rp_vcpu *v;

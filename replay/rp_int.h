@@ -269,6 +269,7 @@ void rp_block_window(struct rp *rp, struct rp_vcpu *v, int what, const struct rp
 void rp_block_forget_vm(struct rp *rp, int32_t tgid);
 int rp_task_in_run(const struct rp_task *t);	/* between run_vcpu_enter and exit */
 int rp_vcpu_in_guest(const struct rp_vcpu *v);	/* entered in an open window */
+int rp_vcpu_stranded(const struct rp_vcpu *v);	/* its window closed without its exit */
 /* end of trace: report vcpus whose window closed without their exit */
 void rp_mon_guest_finish(struct rp *rp);
 /* layers 2/3 (l2_book.c): set up after the facts are loaded, fed every event (also the

@@ -28,6 +28,8 @@ struct marks {
 	int s5_enter;		/* S5: kvmppc_run_core Enter of the piggyback run */
 	int s8_run_exit;	/* S8: the runner's run_vcpu_exit(ret=-16) */
 	int win_enter;		/* an S1 window's kvmppc_run_core Enter */
+	int s2_exit1;		/* S2: v1's kvm_guest_exit(0xc00) in the window before the hcall */
+	int s2_enter;		/* S2: the next window's Enter (v0 only) */
 };
 
 static void s1(struct trace *t, int trap0, int trap1, int ced0, int ced1, struct marks *m)
@@ -68,9 +70,11 @@ static void gang_trace(struct trace *t, struct marks *m)
 	s1(t, 0x980, 0x980, 0, 0, NULL);	/* warm-up: CPU 0 is unknown until its first Exit */
 	s1(t, 0x980, 0x980, 0, 0, m);		/* S1 */
 	/* S2: v1 makes a virtual-mode hcall, the runner goes on without it, v1 joins late */
-	s1(t, 0x980, 0xc00, 0, 0, NULL);
+	struct marks s2;
+	s1(t, 0x980, 0xc00, 0, 0, &s2);
+	m->s2_exit1 = s2.s1_exit1;
 	G_ENTER(t, 0, A0, 0, 0);
-	CORE(t, 0, A0, 1, 0, 0, A);
+	m->s2_enter = CORE(t, 0, A0, 1, 0, 0, A);
 	RUN_EXIT(t, 1, A1, 1, 19, 2);
 	m->s2_hc_enter = HC_ENTER(t, 1, A1, 1, 0xe8);
 	HC_EXIT(t, 1, A1, 1, 0);
@@ -344,6 +348,18 @@ static void test_mutations(void)
 		int at = tr_move(&t, m.s1_exit1, m.s1_core_exit);	/* just after the Exit */
 		tr_replay(&t, NULL, &r);
 		expect_one(&r, "vcpu_guest", at);
+	}
+	TEST("a vcpu exits in the next window of its CPU: vcpu_guest, at that exit (not also later)") {
+		gang_trace(&t, &m);
+		int at = tr_move(&t, m.s2_exit1, m.s2_enter);	/* just after the next Enter */
+		tr_replay(&t, NULL, &r);
+		expect_one(&r, "vcpu_guest", at);
+	}
+	TEST("swap a guest enter/exit pair: core_window, at the exit now inside the burst") {
+		gang_trace(&t, &m);
+		tr_swap(&t, m.win_enter - 1, m.s1_exit1);	/* G_ENTER(v1) <-> G_EXIT(v1) */
+		tr_replay(&t, NULL, &r);
+		expect_one(&r, "core_window", m.win_enter - 1);
 	}
 	TEST("one vcpu in two windows at once: vcpu_guest, at the second kvm_guest_enter") {
 		gang_trace(&t, &m);
