@@ -1,8 +1,9 @@
 /*
  * Simulator throughput: the default scenario's mix scaled to 8 POWER8 cores and 16 VMs,
- * into a null sink (target >= 5 M events/s) and into the SQLite store, and the peak RSS of a
- * run for two simulated durations (each in its own child process), which must not grow with
- * the duration. Prints one line per measurement.
+ * into a null sink (target >= 5 M events/s), into the SQLite store, and into a perf.data file
+ * (what `hvtrace simulate --perf-data` writes), and the peak RSS of a run for two simulated
+ * durations (each in its own child process), which must not grow with the duration. Prints
+ * one line per measurement.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hv_perf_write.h"
 #include "hv_store.h"
 #include "sim.h"
 
@@ -95,6 +97,38 @@ static uint64_t run_store(uint64_t dur, double *secs)
 	return n;
 }
 
+static uint64_t run_perf(uint64_t dur, double *secs)
+{
+	static struct hv_scenario sc;
+	scaled(&sc, dur);
+	char path[] = "/tmp/hvtrace-bench-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		exit(1);
+	close(fd);
+	struct hv_err err = { 0 };
+	struct hv_sink sink = { 0 };
+	struct hv_sim *s;
+	struct hv_perfw *w;
+	if (hv_sim_create(&sc, &sink, &s) < 0)
+		exit(1);
+	double t0 = now_s();
+	struct hv_sim_perf_opts po = { .force = 1 };
+	if (hv_sim_perf_open(s, &sc, path, &po, &w, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		exit(1);
+	}
+	sink = hv_perfw_sink(w);	/* the simulator keeps a pointer to sink */
+	hv_sim_run(s);
+	if (hv_perfw_close(w, &err) < 0)
+		fprintf(stderr, "%s\n", err.msg);
+	*secs = now_s() - t0;
+	uint64_t n = hv_sim_stats(s)->events;
+	hv_sim_destroy(s);
+	unlink(path);
+	return n;
+}
+
 /* peak RSS (KiB) of a child that simulates dur into a null sink */
 static long child_rss(uint64_t dur, uint64_t *events)
 {
@@ -133,6 +167,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)n, secs, dur_s, rate / 1e6, rate >= 5e6 ? "" : "  BELOW TARGET");
 	n = run_store(dur / 4, &secs);
 	printf("bench_sim: store: %llu events in %.3f s wall (%.2f s simulated): %.2f M events/s\n",
+	       (unsigned long long)n, secs, dur_s / 4, (double)n / secs / 1e6);
+	n = run_perf(dur / 4, &secs);
+	printf("bench_sim: perf.data: %llu events in %.3f s wall (%.2f s simulated): %.2f M events/s\n",
 	       (unsigned long long)n, secs, dur_s / 4, (double)n / secs / 1e6);
 	uint64_t e1, e2;
 	long r1 = child_rss(dur / 4, &e1), r2 = child_rss(dur, &e2);

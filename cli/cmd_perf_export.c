@@ -7,7 +7,10 @@
  * layout, and has events, gets a tracepoint attr; events of other types (defined only by a
  * file's format) are skipped and counted. The task table becomes COMM records. Host facts come
  * from the meta table when present (hostname, os_release, cpudesc or cpu, nrcpus); the arch
- * follows the byte order (ppc64le, or ppc64 with --big-endian).
+ * follows the byte order (ppc64le, or ppc64 with --big-endian). The whole meta table also goes
+ * into the file's private hvtrace facts section (db/hv_perf_write.h), which perf skips and
+ * `hvtrace import` (and `hvtrace replay FILE`) read back, so a simulated trace keeps its
+ * profile, parameters and VMs through the round trip.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +92,23 @@ static int write_tasks(struct export *x)
 	return rc;
 }
 
+static int write_facts(struct export *x)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(hv_store_sqlite(x->st), "SELECT key, value FROM meta ORDER BY rowid", -1, &s,
+			       NULL) != SQLITE_OK)
+		return hv_err_set(&x->err, HV_E_SQL, "%s: cannot read the meta table: %s", hv_store_path(x->st),
+				  sqlite3_errmsg(hv_store_sqlite(x->st)));
+	int rc = 0;
+	while (rc == 0 && sqlite3_step(s) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(s, 0), *v = (const char *)sqlite3_column_text(s, 1);
+		if (k && v)
+			rc = hv_perfw_meta(x->w, k, v, &x->err);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
 static int write_events(struct export *x)
 {
 	struct hv_reader *rd;
@@ -137,7 +157,7 @@ static int run(struct export *x, const char *out, struct hv_perfw_opts *o)
 	free(ncpus);
 	if (rc < 0)
 		return rc;
-	if ((rc = write_tasks(x)) < 0 || (rc = write_events(x)) < 0) {
+	if ((rc = write_facts(x)) < 0 || (rc = write_tasks(x)) < 0 || (rc = write_events(x)) < 0) {
 		hv_perfw_abort(x->w);
 		return rc;
 	}

@@ -5,9 +5,8 @@
  * few events before it on the same CPU as `hvtrace events` prints them), then a summary
  * per monitor and the profile used and why. --json prints the same as one JSON document.
  * Exit 0 clean (or nothing to verify), 1 with violations, 2 on usage or input errors.
- * TODO(importer): accept a perf.data file directly by importing it into a temporary
- * database with hv_import_detect/hv_import_perf once the importer is merged; until then a
- * perf.data argument gets a clear "import it first" message.
+ * A perf.data or trace.dat file is imported into a temporary database first and replayed
+ * from there (cli/replay_import.c).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -15,14 +14,16 @@
 
 #include "cli.h"
 #include "hv_replay.h"
+#include "replay_import.h"
 
 #define MAX_PARAMS 64
 
 static void help(FILE *f)
 {
-	fprintf(f, "usage: hvtrace replay DB [--profile P] [--param NAME=VALUE ...] [--json] [--max N]\n\n"
+	fprintf(f, "usage: hvtrace replay DB|FILE [--profile P] [--param NAME=VALUE ...] [--json] [--max N]\n\n"
 		   "Check every event of DB against the kernel's rules (layer 1: stock kvm_hv events) and\n"
 		   "report each violation with the events before it, then a summary per monitor.\n"
+		   "A perf.data or trace.dat FILE is imported into a temporary database first.\n"
 		   "  --profile P        kernel era to check against (default: from the trace's meta)\n"
 		   "  --param NAME=VAL   a host fact: dynamic_mt_modes, target_smt_mode, threads_per_core,\n"
 		   "                     subcores_per_core, smt_mode, vm.<tgid>.smt_mode, indep_threads_mode\n"
@@ -169,16 +170,7 @@ static void print_summary(const struct hv_replay_summary *s, int json)
 		printf("result: clean\n");
 }
 
-static int is_perf_data(const char *path)
-{
-	char magic[8] = { 0 };
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0;
-	size_t n = fread(magic, 1, sizeof magic, f);
-	fclose(f);
-	return n == 8 && memcmp(magic, "PERFILE2", 8) == 0;
-}
+static int replay_db(const char *path, const char *label, struct hv_replay_opts *popts, int json);
 
 int cmd_replay(int argc, char **argv)
 {
@@ -226,12 +218,21 @@ int cmd_replay(int argc, char **argv)
 		if (!ok)
 			return cli_usage_error("replay", "unknown profile '%s'", opts.profile);
 	}
-	if (is_perf_data(db)) {
-		fprintf(stderr, "hvtrace replay: %s is a perf.data file; replaying it directly needs the perf.data "
-				"importer, which this build does not have yet: import it into a database first\n", db);
-		return HV_EXIT_USAGE;
-	}
 	opts.params = params;
+	static struct replay_tmp tmp;
+	int imported = replay_import(db, &tmp);
+	if (imported == HV_EXIT_USAGE)
+		return HV_EXIT_USAGE;
+	int rc = replay_db(imported ? tmp.db : db, db, &opts, json);
+	replay_import_cleanup(&tmp);
+	return rc;
+}
+
+/* Replay the database at path (named `label` in messages: the file the user gave). */
+static int replay_db(const char *path, const char *label, struct hv_replay_opts *popts, int json)
+{
+	struct hv_replay_opts opts = *popts;
+	const char *db = path;
 	struct out o = { 0 };
 	struct hv_err err = { 0 };
 	if (hv_store_open(db, 1, &o.st, &err) < 0) {
@@ -259,7 +260,7 @@ int cmd_replay(int argc, char **argv)
 			print_summary(&sum, 1);
 		else
 			printf("%s: no kvm_hv events to verify (%" PRIu64 " events of other systems): "
-			       "not a Book3S HV host trace\n", db, sum.events);
+			       "not a Book3S HV host trace\n", label, sum.events);
 		cli_tasks_free(&o.tasks);
 		hv_store_close(o.st);
 		return HV_EXIT_OK;

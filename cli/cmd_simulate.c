@@ -1,7 +1,8 @@
 /*
- * hvtrace simulate [SCENARIO] -o DB: run the host simulator (kernel/sim) with the gang-path
- * model (kernel/) and write every event into a trace database. Without a scenario file the
- * built-in default runs. --seed, --duration, --profile and --param override the scenario.
+ * hvtrace simulate [SCENARIO] -o DB [--perf-data FILE [--big-endian]]: run the host simulator
+ * (kernel/sim) with the gang-path model (kernel/) and write every event into a trace database,
+ * a perf.data file, or both (cli/simulate_out.c). Without a scenario file the built-in default
+ * runs. --seed, --duration, --profile and --param override the scenario.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,17 +10,22 @@
 #include "cli.h"
 #include "hv_store.h"
 #include "sim.h"
+#include "simulate_out.h"
 
 static void help(void)
 {
-	printf("usage: hvtrace simulate [SCENARIO] -o DB [--force] [--seed N] [--duration T]\n"
-	       "                        [--profile P] [--param name=value ...]\n\n"
+	printf("usage: hvtrace simulate [SCENARIO] [-o DB] [--perf-data FILE [--big-endian]] [--force]\n"
+	       "                        [--seed N] [--duration T] [--profile P] [--param name=value ...]\n\n"
 	       "Simulate a POWER7/POWER8 KVM host running the Book3S HV gang path and write the\n"
-	       "events (stock kvm_hv, kvm, sched and the kvm_hv_sched decision events) to DB.\n"
+	       "events (stock kvm_hv, kvm, sched and the kvm_hv_sched decision events) to DB, to a\n"
+	       "perf.data file that `perf script` decodes, or to both (at least one is needed).\n"
 	       "Without SCENARIO the built-in default runs (hvtrace simulate --show-default prints it;\n"
 	       "the format is described in kernel/sim/README.md).\n\n"
 	       "  -o DB              output database\n"
-	       "  --force            replace DB if it exists\n"
+	       "  --perf-data FILE   output perf.data file (tracepoint samples with their formats;\n"
+	       "                     the scenario's facts in a section perf skips, for hvtrace import)\n"
+	       "  --big-endian       write the perf.data file as a big-endian ppc64 host would\n"
+	       "  --force            replace DB and FILE if they exist\n"
 	       "  --seed N           PRNG seed\n"
 	       "  --duration T       simulated time (1s, 250ms, ...)\n"
 	       "  --profile P        era profile: %s\n"
@@ -68,7 +74,8 @@ static char *read_file(const char *path, char *err, size_t n)
 
 int cmd_simulate(int argc, char **argv)
 {
-	const char *out = NULL, *file = NULL, *seed = NULL, *dur = NULL, *prof = NULL;
+	const char *out = NULL, *file = NULL, *seed = NULL, *dur = NULL, *prof = NULL, *perf = NULL;
+	int big_endian = 0;
 	const char *params[64];
 	int nparams = 0;
 	unsigned flags = 0;
@@ -82,13 +89,17 @@ int cmd_simulate(int argc, char **argv)
 			return HV_EXIT_OK;
 		} else if (!strcmp(a, "--force")) {
 			flags |= HV_STORE_FORCE;
-		} else if (!strcmp(a, "-o") || !strcmp(a, "--seed") || !strcmp(a, "--duration") ||
+		} else if (!strcmp(a, "--big-endian")) {
+			big_endian = 1;
+		} else if (!strcmp(a, "-o") || !strcmp(a, "--perf-data") || !strcmp(a, "--seed") || !strcmp(a, "--duration") ||
 			   !strcmp(a, "--profile") || !strcmp(a, "--param")) {
 			if (i + 1 >= argc)
 				return cli_usage_error("simulate", "option %s needs a value", a);
 			const char *v = argv[++i];
 			if (!strcmp(a, "-o"))
 				out = v;
+			else if (!strcmp(a, "--perf-data"))
+				perf = v;
 			else if (!strcmp(a, "--seed"))
 				seed = v;
 			else if (!strcmp(a, "--duration"))
@@ -107,8 +118,10 @@ int cmd_simulate(int argc, char **argv)
 			return cli_usage_error("simulate", "unexpected argument '%s'", a);
 		}
 	}
-	if (!out)
-		return cli_usage_error("simulate", "needs -o DB");
+	if (!out && !perf)
+		return cli_usage_error("simulate", "needs -o DB or --perf-data FILE");
+	if (big_endian && !perf)
+		return cli_usage_error("simulate", "--big-endian needs --perf-data FILE");
 
 	static struct hv_scenario sc;
 	char err[600];
@@ -155,35 +168,36 @@ int cmd_simulate(int argc, char **argv)
 	if (hv_scenario_check(&sc, err, sizeof err) < 0)
 		return cli_usage_error("simulate", "%s", err);
 
-	struct hv_err herr = { 0 };
-	struct hv_store *st;
-	if (hv_store_create(out, flags, &st, &herr) < 0)
-		return cli_fail("simulate", &herr);
-	struct hv_store_sink ss;
-	struct hv_sink sink;
-	hv_store_sink_init(&ss, st, &herr, &sink);
+	static struct sim_out so;
+	so = (struct sim_out){ .db = out, .perf = perf, .big_endian = big_endian,
+			       .force = (flags & HV_STORE_FORCE) != 0, .argv = (const char *const *)argv,
+			       .argc = argc };
+	if (sim_out_begin(&so) < 0)
+		return cli_fail("simulate", &so.err);
 	struct hv_sim *sim;
-	if (hv_sim_create(&sc, &sink, &sim) < 0) {
-		hv_store_close(st);
+	if (hv_sim_create(&sc, &so.sink, &sim) < 0) {
+		sim_out_abort(&so);
 		fprintf(stderr, "hvtrace simulate: cannot build the simulated host\n");
 		return HV_EXIT_USAGE;
 	}
-	int rc = hv_sim_write_meta(sim, &sc, st, &herr);
+	int rc = sim_out_attach(&so, sim, &sc);
 	if (rc == 0)
 		rc = hv_sim_run(sim);
 	if (rc == 0)
-		rc = hv_store_commit(st, &herr);
+		rc = sim_out_finish(&so);
 	if (rc < 0) {
-		if (!herr.msg[0])
-			hv_err_set(&herr, rc, "%s: the simulation stopped (model error %d)", sc.source, rc);
 		hv_sim_destroy(sim);
-		hv_store_close(st);
-		return cli_fail("simulate", &herr);
+		sim_out_abort(&so);
+		if (!so.err.msg[0])
+			hv_err_set(&so.err, rc, "%s: the simulation stopped (model error %d)", sc.source, rc);
+		return cli_fail("simulate", &so.err);
 	}
 	const struct hv_sim_stats *s = hv_sim_stats(sim);
-	printf("simulated %s (%s, profile %s, seed %llu) for %.3f s: %llu events -> %s\n", sc.name,
+	printf("simulated %s (%s, profile %s, seed %llu) for %.3f s: %llu events -> %s%s%s%s\n", sc.name,
 	       sc.source, hv_profile_get(sc.profile)->name, (unsigned long long)sc.seed,
-	       (double)sc.duration_ns / 1e9, (unsigned long long)s->events, out);
+	       (double)sc.duration_ns / 1e9, (unsigned long long)s->events, out ? out : "",
+	       out && perf ? ", " : "", perf ? perf : "",
+	       perf ? (big_endian ? " (perf.data, big-endian)" : " (perf.data)") : "");
 	printf("  runs %llu (whole-core %llu, 2-way %llu, 4-way %llu), piggybacked vcores %llu,"
 	       " late joins %llu\n", (unsigned long long)s->counts[HV_STAT_RUN],
 	       (unsigned long long)s->counts[HV_STAT_SPLIT1], (unsigned long long)s->counts[HV_STAT_SPLIT2],
@@ -193,6 +207,6 @@ int cmd_simulate(int argc, char **argv)
 	       (unsigned long long)s->counts[HV_STAT_CEDE], (unsigned long long)s->counts[HV_STAT_PROD_CANCEL],
 	       (unsigned long long)s->counts[HV_STAT_BLOCK], (unsigned long long)s->counts[HV_STAT_ABORT]);
 	hv_sim_destroy(sim);
-	hv_store_close(st);
+	sim_out_close(&so);
 	return HV_EXIT_OK;
 }

@@ -9,12 +9,22 @@
  * sections perf needs to decode them (TRACING_DATA with the generated format texts,
  * EVENT_DESC, HOSTNAME, OSRELEASE, VERSION, ARCH, NRCPUS, CPUDESC, CMDLINE, SAMPLE_TIME), in
  * little- or big-endian byte order. Stock `perf script -i FILE` decodes it.
+ *
+ * Facts perf has no feature for (the simulator's profile, module parameters, VMs: what the
+ * store keeps in `meta`) can go into a private feature section, bit HV_PERF_FEAT_HVTRACE_META
+ * (255, the last bit of the 256-bit map; perf processes only the bits it knows and skips the
+ * rest). Its payload is laid out like HEADER_CMDLINE: a u32 count, then perf header strings
+ * (u32 length, NUL-padded text): the magic HV_PERF_HVTRACE_META_MAGIC, then key, value, key,
+ * value, ... hvtrace's perf.data importer puts them into the new database's meta.
  */
 #ifndef HV_PERF_WRITE_H
 #define HV_PERF_WRITE_H
 
 #include "hv_sink.h"
 #include "hv_store.h"
+
+#define HV_PERF_FEAT_HVTRACE_META 255
+#define HV_PERF_HVTRACE_META_MAGIC "hvtrace-meta-1"
 
 struct hv_perfw;
 
@@ -41,6 +51,11 @@ int hv_perfw_comm(struct hv_perfw *w, int32_t pid, int32_t tid, const char *comm
  * without an attr, or a write error, makes emit return a negative HV_E_* code; the message is
  * reported again by hv_perfw_close. Strings longer than their field are cut to size - 1. */
 struct hv_sink hv_perfw_sink(struct hv_perfw *w);
+/* Add a fact (key, value) to the private facts section (written at close; none added: no
+ * section). */
+int hv_perfw_meta(struct hv_perfw *w, const char *key, const char *value, struct hv_err *err);
+/* The writer's first failure (what a failed emit meant), or NULL. */
+const struct hv_err *hv_perfw_error(const struct hv_perfw *w);
 /* Samples written so far. */
 uint64_t hv_perfw_nsamples(const struct hv_perfw *w);
 /* Finish the file (features, header), link it into place and free w. Returns 0 or HV_E_*. */

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hv_perf_write.h"
 #include "perf_int.h"
 
 #define PERF_MAGIC 0x32454c4946524550ull	/* "PERFILE2" read as a little-endian u64 */
@@ -369,6 +370,35 @@ static int feat_event_desc(struct perf_reader *r, struct cursor *c, struct hv_er
 	return 0;
 }
 
+/* hvtrace's private facts section (hv_perf_write.h): u32 count, the magic string, then key,
+ * value pairs, stored into meta. Keys the importer itself sets (what the database is, where
+ * it came from) are not taken from the file. Anything else in this bit is counted and skipped. */
+static int feat_hvtrace_meta(struct perf_reader *r, struct cursor *c, struct hv_err *err)
+{
+	static const char *const reserved[] = { "source", "format", "byte_order", "input", "events",
+						"hvtrace_version", "schema_version", NULL };
+	char key[256], val[1024];
+	uint32_t nr = cur_u32(c);
+	cur_str(c, key, sizeof key);
+	if (c->bad || nr % 2 == 0 || strcmp(key, HV_PERF_HVTRACE_META_MAGIC))
+		return perf_stat(r, "perf.unknown_feature.255", 1, "feature section skipped", err);
+	int rc = 0;
+	for (uint32_t i = 1; i + 1 < nr && rc == 0; i += 2) {
+		cur_str(c, key, sizeof key);
+		cur_str(c, val, sizeof val);
+		if (c->bad)
+			break;
+		int skip = !key[0];
+		for (int k = 0; !skip && reserved[k]; k++)
+			skip = !strcmp(key, reserved[k]);
+		if (!skip)
+			rc = set_meta(r, key, val, err);
+	}
+	if (rc == 0 && c->bad)
+		rc = perf_stat(r, "perf.bad_hvtrace_meta", 1, "hvtrace facts section cut short", err);
+	return rc;
+}
+
 static void cpu_from_desc(const char *desc, char *out, size_t n)
 {
 	size_t k = strcspn(desc, ", ");
@@ -440,6 +470,7 @@ int perf_feature(struct perf_reader *r, int feat, const uint8_t *p, uint64_t n, 
 	}
 	case FEAT_EVENT_DESC: return feat_event_desc(r, &c, err);
 	case FEAT_CPU_TOPOLOGY: return feat_topology(r, &c, err);
+	case HV_PERF_FEAT_HVTRACE_META: return feat_hvtrace_meta(r, &c, err);
 	case FEAT_COMPRESSED: {
 		uint32_t ver = cur_u32(&c), type = cur_u32(&c), level = cur_u32(&c);
 		if (c.bad)

@@ -58,9 +58,11 @@ enum {
 	FEAT_EVENT_DESC = 12,
 	FEAT_SAMPLE_TIME = 21,
 };
+/* In ascending bit order; the private hvtrace section (HV_PERF_FEAT_HVTRACE_META, the highest
+ * bit, which perf skips) comes last and only when facts were given. */
 static const int features[] = { FEAT_TRACING_DATA, FEAT_HOSTNAME, FEAT_OSRELEASE, FEAT_VERSION,
 				FEAT_ARCH, FEAT_NRCPUS, FEAT_CPUDESC, FEAT_CMDLINE,
-				FEAT_EVENT_DESC, FEAT_SAMPLE_TIME };
+				FEAT_EVENT_DESC, FEAT_SAMPLE_TIME, HV_PERF_FEAT_HVTRACE_META };
 #define NFEATURES ((int)(sizeof features / sizeof features[0]))
 
 #define ROUND_EVERY 4096	/* samples between FINISHED_ROUND records */
@@ -74,6 +76,8 @@ struct hv_perfw {
 	char *hostname, *osrelease, *arch, *cpudesc;
 	char **argv;
 	int argc;
+	char **meta;			/* key, value, ... (nmeta pairs) */
+	int nmeta, mcap;
 	int ev[HV_EV_COUNT];		/* attr i describes hv_events[ev[i]] */
 	int nev;
 	int attr_of[HV_EV_COUNT];	/* hv event -> attr index, or -1 */
@@ -362,6 +366,40 @@ struct hv_sink hv_perfw_sink(struct hv_perfw *w)
 	return (struct hv_sink){ .ctx = w, .emit = emit };
 }
 
+int hv_perfw_meta(struct hv_perfw *w, const char *key, const char *value, struct hv_err *err)
+{
+	int rc = w->err.code;
+	if (rc == 0 && w->nmeta == w->mcap) {
+		int cap = w->mcap ? 2 * w->mcap : 32;
+		char **v = realloc(w->meta, sizeof *v * 2u * (size_t)cap);
+		if (v) {
+			w->meta = v;
+			w->mcap = cap;
+		} else {
+			rc = fail(w, HV_E_NOMEM, "out of memory for facts");
+		}
+	}
+	if (rc == 0) {
+		char *k = strdup(key ? key : ""), *v = strdup(value ? value : "");
+		if (k && v) {
+			w->meta[2 * w->nmeta] = k;
+			w->meta[2 * w->nmeta++ + 1] = v;
+		} else {
+			free(k);
+			free(v);
+			rc = fail(w, HV_E_NOMEM, "out of memory for facts");
+		}
+	}
+	if (rc < 0 && err)
+		*err = w->err;
+	return rc;
+}
+
+const struct hv_err *hv_perfw_error(const struct hv_perfw *w)
+{
+	return w && w->err.code ? &w->err : NULL;
+}
+
 uint64_t hv_perfw_nsamples(const struct hv_perfw *w)
 {
 	return w->nsamples;
@@ -412,6 +450,9 @@ static void free_writer(struct hv_perfw *w)
 	for (int i = 0; w->argv && i < w->argc; i++)
 		free(w->argv[i]);
 	free(w->argv);
+	for (int i = 0; w->meta && i < 2 * w->nmeta; i++)
+		free(w->meta[i]);
+	free(w->meta);
 	free(w->hostname);
 	free(w->osrelease);
 	free(w->arch);
@@ -533,15 +574,31 @@ static void feature_payload(struct hv_perfw *w, int feat, struct hv_pbuf *b)
 		hv_pbuf_u64(b, w->first_ts);
 		hv_pbuf_u64(b, w->last_ts);
 		break;
+	case HV_PERF_FEAT_HVTRACE_META:	/* as CMDLINE: u32 count, strings */
+		hv_pbuf_u32(b, 1u + 2u * (unsigned)w->nmeta);
+		hv_pbuf_str(b, HV_PERF_HVTRACE_META_MAGIC);
+		for (int i = 0; i < 2 * w->nmeta; i++)
+			hv_pbuf_str(b, w->meta[i]);
+		break;
 	}
+}
+
+static int feature_on(const struct hv_perfw *w, int feat)
+{
+	return feat != HV_PERF_FEAT_HVTRACE_META || w->nmeta > 0;
 }
 
 /* Feature table at data end, then the payloads. */
 static int write_features(struct hv_perfw *w)
 {
 	struct hv_pbuf tab = { .be = w->o.big_endian }, all = { .be = w->o.big_endian };
-	uint64_t off = w->data_off + w->data_size + 16u * NFEATURES;
+	unsigned nfeat = 0;
+	for (int i = 0; i < NFEATURES; i++)
+		nfeat += (unsigned)feature_on(w, features[i]);
+	uint64_t off = w->data_off + w->data_size + 16u * nfeat;
 	for (int i = 0; i < NFEATURES; i++) {
+		if (!feature_on(w, features[i]))
+			continue;
 		size_t before = all.n;
 		feature_payload(w, features[i], &all);
 		hv_pbuf_u64(&tab, off + before);
@@ -558,9 +615,10 @@ static int write_features(struct hv_perfw *w)
 static int write_header(struct hv_perfw *w)
 {
 	struct hv_pbuf b = { .be = w->o.big_endian };
-	uint64_t bits = 0;
+	uint64_t bits[4] = { 0 };
 	for (int i = 0; i < NFEATURES; i++)
-		bits |= 1ull << features[i];
+		if (feature_on(w, features[i]))
+			bits[features[i] / 64] |= 1ull << (features[i] % 64);
 	hv_pbuf_u64(&b, PERF_MAGIC2);	/* a u64: "PERFILE2" little-endian, "2ELIFREP" big */
 	hv_pbuf_u64(&b, HEADER_SIZE);
 	hv_pbuf_u64(&b, ATTR_SIZE + 16);
@@ -570,8 +628,8 @@ static int write_header(struct hv_perfw *w)
 	hv_pbuf_u64(&b, w->data_size);
 	hv_pbuf_u64(&b, 0);					/* event_types */
 	hv_pbuf_u64(&b, 0);
-	hv_pbuf_u64(&b, bits);					/* features 0..63 */
-	hv_pbuf_zeros(&b, 24);					/* 64..255 */
+	for (int i = 0; i < 4; i++)				/* features 0..255 */
+		hv_pbuf_u64(&b, bits[i]);
 	int rc = 0;
 	errno = 0;
 	if (fseek(w->f, 0, SEEK_SET) != 0)

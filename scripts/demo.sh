@@ -1,11 +1,11 @@
 #!/bin/sh
 # make demo: the main job end to end on the built-in default scenario: simulate a POWER8
 # host (2 cores, mixed VMs, host load), show what the trace holds and its split modes,
-# then replay it against the kernel's rules.
+# then replay it against the kernel's rules. The same run also writes a perf.data file.
 set -e
 BUILD=${BUILD:-build}
 HV=$BUILD/hvtrace
-$HV simulate -o "$BUILD/demo.db" --force
+$HV simulate -o "$BUILD/demo.db" --perf-data "$BUILD/demo.data" --force
 $HV info "$BUILD/demo.db"
 echo
 echo "split modes of the kvmppc_run_core windows (kvmhv_core_plan):"
@@ -14,4 +14,8 @@ echo
 echo "replay against the kernel's rules:"
 $HV replay "$BUILD/demo.db" || true
 echo
-echo "demo database: $BUILD/demo.db"
+echo "demo database: $BUILD/demo.db; the same events as perf.data: $BUILD/demo.data"
+if command -v perf > /dev/null 2>&1; then
+	echo "perf script -i $BUILD/demo.data | head -3:"
+	perf script -i "$BUILD/demo.data" 2>/dev/null | head -3 || true
+fi

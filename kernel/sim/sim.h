@@ -103,8 +103,33 @@ struct hv_store_sink {
 void hv_store_sink_init(struct hv_store_sink *ss, struct hv_store *st, void *err,
 			struct hv_sink *out);
 void hv_null_sink_init(uint64_t *counter, struct hv_sink *out);
+/* A sink that hands every event to a, then to b (the first error stops it). */
+struct hv_tee_sink {
+	struct hv_sink a, b;
+};
+void hv_tee_sink_init(struct hv_tee_sink *t, const struct hv_sink *a, const struct hv_sink *b,
+		      struct hv_sink *out);
+/* The scenario's facts as (key, value) pairs, in a fixed order: what goes into the store's
+ * meta (source, cpu, threads_per_core, profile, seed, param.*, vm.*). Stops at and returns the
+ * first negative value fn returns. */
+typedef int (*hv_sim_meta_fn)(void *ctx, const char *key, const char *value);
+int hv_sim_meta_each(const struct hv_sim *s, const struct hv_scenario *sc, hv_sim_meta_fn fn, void *ctx);
 /* Write the scenario's facts into the store's meta and the task table. */
 int hv_sim_write_meta(const struct hv_sim *s, const struct hv_scenario *sc, struct hv_store *st,
 		      void *err);
+
+/* perf.data output (perf_out.c): open a perf.data writer (db/hv_perf_write.h) for a simulated
+ * host, with an attr for every known event, the scenario's facts in its hvtrace facts section,
+ * an OSRELEASE of the profile's era, and a COMM record per task. Returns 0 or HV_E_* with the
+ * message in err (a struct hv_err *); *out is the writer, its sink is hv_perfw_sink(*out). */
+struct hv_perfw;
+struct hv_sim_perf_opts {
+	int big_endian;
+	int force;		/* replace an existing file */
+	const char *const *argv;	/* recorded as the command line; NULL: "hvtrace simulate" */
+	int argc;
+};
+int hv_sim_perf_open(const struct hv_sim *s, const struct hv_scenario *sc, const char *path,
+		     const struct hv_sim_perf_opts *o, struct hv_perfw **out, void *err);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * Sinks for the simulator's events: the SQLite store (types registered on first use, integer
- * events through the fast path) and a null sink that only counts (benchmarks). Also writes
- * the scenario's facts into the store's meta and the task table (no wall-clock time, so the
- * same scenario and seed give byte-identical databases).
+ * events through the fast path), a null sink that only counts (benchmarks), and a tee that
+ * hands every event to two sinks (store and perf.data, kernel/sim/perf_out.c). Also lists
+ * the scenario's facts (hv_sim_meta_each) and writes them into the store's meta and the task
+ * table (no wall-clock time, so the same scenario and seed give byte-identical databases).
  */
 #include <stdio.h>
 #include <string.h>
@@ -63,41 +64,68 @@ void hv_null_sink_init(uint64_t *counter, struct hv_sink *out)
 	out->emit = null_emit;
 }
 
-static int meta(struct hv_store *st, const char *k, const char *fmt, long long v, struct hv_err *err)
+static int tee_emit(void *ctx, int id, uint64_t ts, int32_t cpu, int32_t pid,
+		    const struct hv_value *vals)
 {
-	char buf[64];
-	snprintf(buf, sizeof buf, fmt, v);
-	return hv_store_set_meta(st, k, buf, err);
+	struct hv_tee_sink *t = ctx;
+	int rc = t->a.emit(t->a.ctx, id, ts, cpu, pid, vals);
+	return rc < 0 ? rc : t->b.emit(t->b.ctx, id, ts, cpu, pid, vals);
 }
 
-int hv_sim_write_meta(const struct hv_sim *s, const struct hv_scenario *sc, struct hv_store *st,
-		      void *errp)
+void hv_tee_sink_init(struct hv_tee_sink *t, const struct hv_sink *a, const struct hv_sink *b,
+		      struct hv_sink *out)
 {
-	struct hv_err *err = errp;
+	t->a = *a;
+	t->b = *b;
+	out->ctx = t;
+	out->emit = tee_emit;
+}
+
+struct meta_out {
+	hv_sim_meta_fn fn;
+	void *ctx;
+	int rc;
+};
+
+static void put(struct meta_out *m, const char *k, const char *v)
+{
+	if (m->rc == 0)
+		m->rc = m->fn(m->ctx, k, v);
+}
+
+static void put_int(struct meta_out *m, const char *k, long long v)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%lld", v);
+	put(m, k, buf);
+}
+
+int hv_sim_meta_each(const struct hv_sim *s, const struct hv_scenario *sc, hv_sim_meta_fn fn, void *ctx)
+{
+	struct meta_out m = { fn, ctx, 0 };
 	const struct hv_params *p = &sc->par;
-	int rc = 0;
-	rc |= hv_store_set_meta(st, "source", "simulator", err);
-	rc |= hv_store_set_meta(st, "format", "hvtrace simulate", err);
-	rc |= hv_store_set_meta(st, "cpu", p->cpu_model == 7 ? "POWER7" : "POWER8", err);
-	rc |= hv_store_set_meta(st, "host_arch", "ppc64le", err);
-	rc |= meta(st, "threads_per_core", "%lld", p->threads_per_core, err);
-	rc |= meta(st, "subcores_per_core", "%lld", p->threads_per_core / p->threads_per_subcore, err);
-	rc |= meta(st, "cores", "%lld", sc->cores, err);
-	rc |= hv_store_set_meta(st, "profile", hv_profile_get(sc->profile)->name, err);
-	rc |= hv_store_set_meta(st, "scenario", sc->name, err);
-	rc |= hv_store_set_meta(st, "scenario_source", sc->source, err);
-	rc |= meta(st, "seed", "%lld", (long long)sc->seed, err);
-	rc |= meta(st, "duration_ns", "%lld", (long long)sc->duration_ns, err);
-	rc |= meta(st, "hz", "%lld", sc->hz, err);
-	rc |= meta(st, "timebase_hz", "%lld", 512000000LL, err);
-	rc |= meta(st, "param.dynamic_mt_modes", "%lld", p->dynamic_mt_modes, err);
-	rc |= meta(st, "param.target_smt_mode", "%lld", p->target_smt_mode, err);
-	rc |= hv_store_set_meta(st, "param.one_vm_per_core", p->one_vm_per_core ? "Y" : "N", err);
-	rc |= meta(st, "param.threads_per_subcore", "%lld", p->threads_per_subcore, err);
-	rc |= meta(st, "param.halt_poll_ns", "%lld", p->halt_poll_ns, err);
-	rc |= meta(st, "param.halt_poll_ns_grow", "%lld", p->halt_poll_ns_grow, err);
-	rc |= meta(st, "param.halt_poll_ns_grow_start", "%lld", p->halt_poll_ns_grow_start, err);
-	rc |= meta(st, "param.halt_poll_ns_shrink", "%lld", p->halt_poll_ns_shrink, err);
+	put(&m, "source", "simulator");
+	put(&m, "format", "hvtrace simulate");
+	put(&m, "cpu", p->cpu_model == 7 ? "POWER7" : "POWER8");
+	put(&m, "host_arch", "ppc64le");
+	put_int(&m, "threads_per_core", p->threads_per_core);
+	put_int(&m, "subcores_per_core", p->threads_per_core / p->threads_per_subcore);
+	put_int(&m, "cores", sc->cores);
+	put(&m, "profile", hv_profile_get(sc->profile)->name);
+	put(&m, "scenario", sc->name);
+	put(&m, "scenario_source", sc->source);
+	put_int(&m, "seed", (long long)sc->seed);
+	put_int(&m, "duration_ns", (long long)sc->duration_ns);
+	put_int(&m, "hz", sc->hz);
+	put_int(&m, "timebase_hz", 512000000LL);
+	put_int(&m, "param.dynamic_mt_modes", p->dynamic_mt_modes);
+	put_int(&m, "param.target_smt_mode", p->target_smt_mode);
+	put(&m, "param.one_vm_per_core", p->one_vm_per_core ? "Y" : "N");
+	put_int(&m, "param.threads_per_subcore", p->threads_per_subcore);
+	put_int(&m, "param.halt_poll_ns", p->halt_poll_ns);
+	put_int(&m, "param.halt_poll_ns_grow", p->halt_poll_ns_grow);
+	put_int(&m, "param.halt_poll_ns_grow_start", p->halt_poll_ns_grow_start);
+	put_int(&m, "param.halt_poll_ns_shrink", p->halt_poll_ns_shrink);
 	for (int i = 0; i < hv_sim_nvms(s); i++) {
 		uint32_t lpid;
 		int32_t tgid;
@@ -106,13 +134,33 @@ int hv_sim_write_meta(const struct hv_sim *s, const struct hv_scenario *sc, stru
 		char k[64], v[160];
 		hv_sim_vm_info(s, i, &lpid, &tgid, &name, &vcpus, &smt);
 		snprintf(k, sizeof k, "vm.%u.tgid", lpid);
-		rc |= meta(st, k, "%lld", tgid, err);
+		put_int(&m, k, tgid);
 		snprintf(k, sizeof k, "vm.%u.smt_mode", lpid);
-		rc |= meta(st, k, "%lld", smt, err);
+		put_int(&m, k, smt);
 		snprintf(k, sizeof k, "vm.%u", lpid);
 		snprintf(v, sizeof v, "name=%s tgid=%d vcpus=%d smt_mode=%d", name, tgid, vcpus, smt);
-		rc |= hv_store_set_meta(st, k, v, err);
+		put(&m, k, v);
 	}
+	return m.rc;
+}
+
+struct store_meta {
+	struct hv_store *st;
+	struct hv_err *err;
+};
+
+static int store_meta(void *ctx, const char *k, const char *v)
+{
+	struct store_meta *sm = ctx;
+	return hv_store_set_meta(sm->st, k, v, sm->err);
+}
+
+int hv_sim_write_meta(const struct hv_sim *s, const struct hv_scenario *sc, struct hv_store *st,
+		      void *errp)
+{
+	struct hv_err *err = errp;
+	struct store_meta sm = { st, err };
+	int rc = hv_sim_meta_each(s, sc, store_meta, &sm) < 0 ? -1 : 0;
 	for (int i = 0; i < hv_sim_ntasks(s); i++) {
 		int32_t pid, tgid;
 		const char *comm;

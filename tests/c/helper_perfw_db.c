@@ -10,13 +10,17 @@
  *   helper_perfw_db dump DB   print what perf must show for each exported event, one line per
  *                             event in trace order:
  *                             sys:name tid pid cpu ts comm field:size:signed:value ...
- *                             (tab-separated; pid is the task's tgid; strings as field:s:TEXT),
- *                             for the comparison with perf's decoding (tests/sh/perfw_check.py)
+ *                             (tab-separated; pid is the task's tgid; strings as field:s:TEXT;
+ *                             comm and tgid from the database's task table, pid 0 is perf's
+ *                             "swapper"), for the comparison with perf's decoding
+ *                             (tests/sh/perfw_check.py); works on any trace database
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "hv_events.h"
 #include "hv_store.h"
@@ -118,15 +122,48 @@ fail:
 	return 1;
 }
 
+/* The database's task table (pid -> tgid, comm), sorted by pid. */
+struct dtask {
+	int32_t pid, tgid;
+	char comm[32];
+};
+static struct dtask *dtasks;
+static int ndtasks;
+
+static int load_tasks(struct hv_store *st)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(hv_store_sqlite(st), "SELECT pid, tgid, comm FROM task ORDER BY pid, ts", -1, &s,
+			       NULL) != SQLITE_OK)
+		return -1;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		struct dtask *v = realloc(dtasks, sizeof *v * (size_t)(ndtasks + 1));
+		if (!v)
+			break;
+		dtasks = v;
+		struct dtask *t = &dtasks[ndtasks];
+		t->pid = sqlite3_column_int(s, 0);
+		t->tgid = sqlite3_column_type(s, 1) == SQLITE_NULL ? t->pid : sqlite3_column_int(s, 1);
+		const unsigned char *c = sqlite3_column_text(s, 2);
+		snprintf(t->comm, sizeof t->comm, "%s", c ? (const char *)c : "");
+		if (ndtasks && dtasks[ndtasks - 1].pid == t->pid)
+			dtasks[ndtasks - 1] = *t;	/* the latest name wins */
+		else
+			ndtasks++;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
 static const char *comm_of(int32_t pid, int32_t *tgid)
 {
-	for (unsigned i = 0; i < NTASK; i++)
-		if (tasks[i].pid == pid) {
-			*tgid = tasks[i].tgid;
-			return tasks[i].comm;
+	for (int i = 0; i < ndtasks; i++)
+		if (dtasks[i].pid == pid) {
+			*tgid = dtasks[i].tgid;
+			return dtasks[i].comm;
 		}
 	*tgid = pid;
-	return "";
+	return pid == 0 ? "swapper" : "";
 }
 
 static int dump(const char *path)
@@ -140,6 +177,7 @@ static int dump(const char *path)
 	}
 	const struct hv_row *r;
 	int rc;
+	load_tasks(st);
 	while ((rc = hv_reader_next(rd, &r, &err)) == 1) {
 		if (!hv_event_find(r->def->system, r->def->name))
 			continue;
@@ -158,6 +196,7 @@ static int dump(const char *path)
 	}
 	hv_reader_close(rd);
 	hv_store_close(st);
+	free(dtasks);
 	if (rc < 0)
 		fprintf(stderr, "helper_perfw_db dump: %s\n", err.msg);
 	return rc < 0;

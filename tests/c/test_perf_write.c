@@ -4,12 +4,14 @@
  * in both byte orders: header and magic, attrs (including the big-endian bitfield layout),
  * record framing, the kernel MMAP, sample layout and RAW payload byte order, string truncation, COMM records
  * and the pid they give samples, FINISHED_ROUND cadence, the feature sections, determinism
- * and the error paths. tests/sh/test_perf_export.sh checks the files with the real perf.
+ * and the error paths; the private hvtrace facts section (bit 255) and its import back into
+ * meta. tests/sh/test_perf_export.sh checks the files with the real perf.
  */
 #include <dirent.h>
 #include <unistd.h>
 
 #include "hv_events.h"
+#include "hv_import.h"
 #include "hv_perf_write.h"
 #include "tap.h"
 
@@ -335,6 +337,60 @@ static void errors(const char *dir)
 	}
 }
 
+/* The facts section: bit 255 set (and nothing else above 63), the last section, u32 count,
+ * then strings; imported back into meta, except the keys the importer owns. */
+static void facts(const char *dir, int be)
+{
+	char path[512], db[600];
+	struct hv_err err = { 0 };
+	snprintf(path, sizeof path, "%s/facts-%d.data", dir, be);
+	snprintf(db, sizeof db, "%s.db", path);
+	struct hv_perfw_opts o = { .big_endian = be, .force = 1 };
+	struct hv_perfw *w;
+	int rc = hv_perfw_open(path, &o, &w, &err);
+	if (rc == 0) {
+		hv_perfw_meta(w, "profile", "E43_piggyback", &err);
+		hv_perfw_meta(w, "source", "simulator", &err);
+		hv_perfw_meta(w, "vm.1.smt_mode", "4", &err);
+		rc = hv_perfw_close(w, &err);
+	}
+	TEST(be ? "perfw: BE facts section at bit 255" : "perfw: LE facts section at bit 255") {
+		struct file f = { 0 };
+		CHECK_EQ_I(rc, 0);
+		CHECK(load(path, &f) == 0);
+		CHECK_EQ_I(rd(&f, 96, 8), 1ull << 63);
+		CHECK_EQ_I(rd(&f, 80, 8) | rd(&f, 88, 8), 0);
+		int k = 0;
+		for (int b = 0; b < 64; b++)
+			k += (int)(rd(&f, 72, 8) >> b & 1);
+		size_t tab = rd(&f, 40, 8) + rd(&f, 48, 8);
+		size_t off = rd(&f, tab + 16u * (unsigned)k, 8), sz = rd(&f, tab + 16u * (unsigned)k + 8, 8);
+		CHECK(off && off + sz == f.n);
+		CHECK_EQ_I(rd(&f, off, 4), 7);				/* magic + 3 pairs */
+		CHECK_EQ_I(rd(&f, off + 4, 4), 64);			/* perf string: length padded to 64 */
+		CHECK(memcmp(f.p + off + 8, "hvtrace-meta-1\0", 15) == 0);
+		CHECK(contains(&f, off, sz, "E43_piggyback"));
+		free(f.p);
+	}
+	TEST(be ? "perfw: BE facts come back into meta" : "perfw: LE facts come back into meta") {
+		struct hv_store *st;
+		struct hv_import_result res;
+		char v[64];
+		memset(&res, 0, sizeof res);
+		CHECK_EQ_I(hv_store_create(db, HV_STORE_FORCE, &st, &err), 0);
+		CHECK_EQ_I(hv_import_perf(path, st, NULL, &res, &err), 0);
+		CHECK_EQ_I(hv_store_get_meta(st, "profile", v, sizeof v, &err), 1);
+		CHECK_EQ_S(v, "E43_piggyback");
+		CHECK_EQ_I(hv_store_get_meta(st, "vm.1.smt_mode", v, sizeof v, &err), 1);
+		CHECK_EQ_S(v, "4");
+		CHECK_EQ_I(hv_store_get_meta(st, "source", v, sizeof v, &err), 1);
+		CHECK_EQ_S(v, "perf.data");
+		hv_store_close(st);
+	}
+	unlink(path);
+	unlink(db);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/hvtrace-perfw-XXXXXX";
@@ -344,6 +400,8 @@ int main(void)
 	}
 	check_order(dir, 0);
 	check_order(dir, 1);
+	facts(dir, 0);
+	facts(dir, 1);
 	errors(dir);
 	rmdir(dir);
 	return tap_exit();
