@@ -586,9 +586,11 @@ static int run_stream(struct rp *rp, struct hv_err *err)
 			continue;
 		}
 		apply_lost(rp, ev.ts);
-		if (place) {		/* an annotation of the next kvm_guest_enter, not a checked event */
+		if (place) {		/* layer 1: an annotation of the next kvm_guest_enter;
+					 * layers 2/3: a placement decision to check */
 			if (rp->prof->gang)
 				rp_core_place(rp, &ev);
+			rp_l2_event(rp, &ev);
 			continue;
 		}
 		if (c->has_last_ev && same_event(&c->last_ev, &ev)) {
