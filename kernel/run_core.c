@@ -142,7 +142,8 @@ int hv_run_core(struct hv_host *h, struct hv_vcore *vc)
 		cr->subcore_size = p->threads_per_core / cr->split;
 	}
 	assert(hv_subcore_config_ok(p, cr->n_subcores, cr->max_subcore_threads));
-	assert(cr->total_threads <= cr->target);
+	/* target_smt_mode bounds what collect_piggybacks adds, not the master vcore itself */
+	assert(cr->n_subcores == 1 || cr->total_threads <= cr->target);
 
 	struct hv_vcpu *order[HV_MAX_SUBCORES][HV_MAX_SMT];
 	int norder[HV_MAX_SUBCORES];

@@ -185,18 +185,26 @@ static void late_join(struct rp *rp, int d, int wc)
 	}
 }
 
-/* Forget pending late-join candidates of VM tgid (vcpu k, or any if k < 0): the window they
- * could have joined went by unknown. */
-static void drop_candidates(struct rp *rp, int32_t tgid, int32_t k)
+/* Forget pending late-join candidates of VM tgid (vcpu k, or any if k < 0): the unknown window
+ * on CPU wc they could have joined went by. A candidate that kvmhv_vcpu_place says joined
+ * another CPU's window, or whose vcore runs in a known open window elsewhere, is kept. */
+static void drop_candidates(struct rp *rp, int32_t tgid, int32_t k, int wc)
 {
 	for (int d = 0; d < rp->ncpus; d++) {
 		struct rp_cpu *p = &rp->cpus[d];
 		struct rp_task *t = p->used && p->nb == 1 && (p->st_core == C_BURST || p->st_core == C_UNKNOWN)
 			? rp_task_find(rp, p->b[0].pid) : NULL;
-		if (t && t->tgid == tgid && t->vcpu == p->b[0].id && (k < 0 || k == p->b[0].id)) {
-			forget_burst_vcpus(rp, p);
-			p->st_core = C_UNKNOWN;
-		}
+		if (!t || t->tgid != tgid || t->vcpu != p->b[0].id || (k >= 0 && k != p->b[0].id))
+			continue;
+		struct rp_entry pe = p->b[0];
+		pe.tgid = tgid;
+		if (pe.late_cpu >= 0 && pe.late_cpu != wc)
+			continue;
+		int other = open_window_of(rp, &pe, d);
+		if (other >= 0 && other != wc)
+			continue;
+		forget_burst_vcpus(rp, p);
+		p->st_core = C_UNKNOWN;
 	}
 }
 
@@ -418,8 +426,10 @@ static void process_burst(struct rp *rp, int cpu, const struct rp_ev *ev)
 	} else {
 		rp_skipped(rp, RP_MON_CORE_WINDOW);
 	}
-	if (rp->par.target_smt > 0 && nb > rp->par.target_smt)
-		guard(rp, cpu, C_BURST, CE_ENTER, ev, "burst of %lld vcpus exceeds target_smt_mode=%lld", nb,
+	/* target_smt_mode bounds the piggybacked total only (kvmppc_run_core calls
+	 * collect_piggybacks only while the master vcore is below it): spec §5.2 item 11 */
+	if (rp->par.target_smt > 0 && c->ns > 1 && nb > rp->par.target_smt)
+		guard(rp, cpu, C_BURST, CE_ENTER, ev, "piggybacked burst of %lld vcpus exceeds target_smt_mode=%lld", nb,
 		      rp->par.target_smt, 0);
 	check_split(rp, cpu, c, ev);
 	hw_threads(rp, cpu, c);
@@ -604,7 +614,7 @@ static void guest_exit(struct rp *rp, int cpu, const struct rp_ev *ev)
 		struct rp_vcpu *v = t && t->tgid >= 0 ? rp_vcpu_find(rp, t->tgid, k) : NULL;
 		step(rp, cpu, CE_G_EXIT, ev, NULL);
 		if (s == C_UNKNOWN && t && t->tgid >= 0)
-			drop_candidates(rp, t->tgid, k);
+			drop_candidates(rp, t->tgid, k, cpu);
 		if (v && s == C_UNKNOWN)
 			v->st_guest = RP_UNKNOWN;
 		else if (v && s == C_IDLE)
@@ -759,7 +769,7 @@ static void run_core(struct rp *rp, int cpu, const struct rp_ev *ev)
 	else if (s != C_IDLE)
 		forget_burst_vcpus(rp, &rp->cpus[cpu]);
 	if (s == C_UNKNOWN)
-		drop_candidates(rp, (int32_t)ev->f[HV_F_KVMPPC_RUN_CORE_TGID], -1);
+		drop_candidates(rp, (int32_t)ev->f[HV_F_KVMPPC_RUN_CORE_TGID], -1, cpu);
 	step(rp, cpu, CE_EXIT, ev, NULL);
 }
 
