@@ -51,11 +51,14 @@ def parse_stats(text):
     return samples, lost, total
 
 
-def check_recording(data, script_text, stats_text, tmp):
+def check_recording(data, script_text, stats_text, tmp, live=False):
     db = os.path.join(tmp, "t.db")
     r = hvimport(data, db)
     assert r.returncode == 0, r.stderr
-    problems, n = compare_with_script(db, script_text)
+    # system-wide live recordings see shells exec (bash -> head): the task table keeps a
+    # task's last comm, perf prints the comm at each sample, so names are compared only
+    # on the committed recordings
+    problems, n = compare_with_script(db, script_text, strict_comm=not live)
     assert not problems, "\n".join(problems)
     assert n > 100
     evs = db_events(db)
@@ -68,7 +71,13 @@ def check_recording(data, script_text, stats_text, tmp):
         assert nrec == total.get("LOST", 0)
         # the kernel's per-event lost counters (PERF_FORMAT_LOST, synthesized by perf as
         # LOST_SAMPLES) equal the sum of the LOST records' counts
-        assert nlost == sum(lost.values())
+        # A live recording may still have a full buffer when perf stops: the samples lost
+        # after the last LOST record are in the kernel's counter but in no record, so there
+        # the records can only fall short of it (seen 4742 vs 4992 on a loaded machine).
+        if live:
+            assert 0 < nlost <= sum(lost.values())
+        else:
+            assert nlost == sum(lost.values())
         return db, nlost
     return db, 0
 
@@ -145,5 +154,5 @@ def test_live_lost_events(tmp_path):
             break
     else:
         pytest.skip("perf lost no events with -m 1 in four tries")
-    db, nlost = check_recording(out, script, stats, str(tmp_path))
+    db, nlost = check_recording(out, script, stats, str(tmp_path), live=True)
     assert nlost > 0
