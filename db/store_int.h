@@ -45,6 +45,7 @@ struct wthread {
 	struct wbatch *head, *tail;
 	int qlen;
 	int busy, stop;
+	int ready;			/* the thread is up and waiting (see hv_store_writer_start) */
 	int rc;				/* first error of the thread */
 	struct hv_err err;
 };

@@ -202,6 +202,8 @@ static void *writer_main(void *arg)
 	struct hv_store *st = arg;
 	struct wthread *w = &st->w;
 	pthread_mutex_lock(&w->mu);
+	w->ready = 1;
+	pthread_cond_broadcast(&w->cv_idle);
 	for (;;) {
 		while (!w->head && !w->stop)
 			pthread_cond_wait(&w->cv_work, &w->mu);
@@ -244,6 +246,13 @@ int hv_store_writer_start(struct hv_store *st, struct hv_err *err)
 	if (pthread_create(&w->th, NULL, writer_main, st) != 0)
 		return hv_err_set(err, HV_E_NOMEM, "%s: cannot start the writer thread", st->path);
 	w->started = 1;
+	/* wait until the thread is idle: an importer may fork next (import_tracedat.c's guard),
+	 * and a thread still setting itself up can hold the allocator's locks (seen under ASan:
+	 * the child hung in malloc) */
+	pthread_mutex_lock(&w->mu);
+	while (!w->ready)
+		pthread_cond_wait(&w->cv_idle, &w->mu);
+	pthread_mutex_unlock(&w->mu);
 	return 0;
 }
 
