@@ -36,6 +36,19 @@ int cli_derive(const char *cmd, struct hv_store *st, const char *profile, int qu
 	return HV_EXIT_OK;
 }
 
+int cli_derive_file(const char *cmd, const char *path, int quiet)
+{
+	struct hv_store *st = cli_open_db(cmd, path, 1);
+	if (!st)
+		return HV_EXIT_USAGE;
+	int rc = cli_derive(cmd, st, NULL, quiet);
+	hv_store_close(st);
+	if (rc != HV_EXIT_OK)
+		fprintf(stderr, "hvtrace %s: %s was written without its derived tables (hvtrace derive %s)\n", cmd,
+			path, path);
+	return rc;
+}
+
 int cmd_derive(int argc, char **argv)
 {
 	const char *db = NULL, *profile = NULL;
