@@ -28,6 +28,11 @@ int cmd_perf_export(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+int cmd_derive(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+/* Build the derived tables of st / of the database at path (cli/cmd_derive.c); exit code. */
+int cli_derive(const char *cmd, struct hv_store *st, const char *profile, int quiet);
+int cli_derive_file(const char *cmd, const char *path, int quiet);
 
 /* Print "hvtrace CMD: msg" to stderr and return HV_EXIT_USAGE. */
 int cli_fail(const char *cmd, const struct hv_err *err);

@@ -154,6 +154,8 @@ int cmd_import(int argc, char **argv)
 	if (!quiet)
 		summary(st, out, fmt, &res, secs, t2 - t1);
 	hv_store_close(st);
+	if (res.events && cli_derive_file("import", out, 1) != HV_EXIT_OK)
+		return HV_EXIT_USAGE;
 	if (rc == HV_E_TRUNCATED) {
 		fprintf(stderr, "hvtrace import: %s\n", err.msg);
 		fprintf(stderr, "hvtrace import: input truncated or damaged at offset %" PRIu64

@@ -185,6 +185,11 @@ int cmd_simulate(int argc, char **argv)
 		rc = hv_sim_run(sim);
 	if (rc == 0)
 		rc = sim_out_finish(&so);
+	if (rc == 0 && out && cli_derive_file("simulate", out, 1) != HV_EXIT_OK) {
+		hv_sim_destroy(sim);
+		sim_out_close(&so);
+		return HV_EXIT_USAGE;
+	}
 	if (rc < 0) {
 		hv_sim_destroy(sim);
 		sim_out_abort(&so);

@@ -285,6 +285,13 @@ static int load_lost(struct rp *rp, struct hv_err *err)
 	return 0;
 }
 
+static void forget(struct rp *rp, int32_t cpu)
+{
+	rp_book_forget(rp, cpu);
+	if (rp->tap && rp->tap->forget)
+		rp->tap->forget(rp->tap->ctx, cpu);
+}
+
 /* Before an event at ts: open the lost windows that started, close those that ended. Opening
  * and closing both forget the affected state, so no object resynchronises inside a window. */
 static void apply_lost(struct rp *rp, uint64_t ts)
@@ -295,12 +302,12 @@ static void apply_lost(struct rp *rp, uint64_t ts)
 			l->active = 0;
 			l->done = 1;
 			rp->in_lost--;
-			rp_book_forget(rp, l->cpu);
+			forget(rp, l->cpu);
 		}
 	}
 	while (rp->lost_next < rp->nlost && rp->lost[rp->lost_next].from <= ts) {
 		struct rp_lost *l = &rp->lost[rp->lost_next++];
-		rp_book_forget(rp, l->cpu);
+		forget(rp, l->cpu);
 		if (ts <= l->to) {
 			l->active = 1;
 			rp->in_lost++;
@@ -313,10 +320,13 @@ static void apply_lost(struct rp *rp, uint64_t ts)
 /* ---- output tables ---- */
 
 /* Columns as db/README.md documents them (extra columns last). */
-static const char out_schema[] =
-	"DROP TABLE IF EXISTS violation; DROP TABLE IF EXISTS core_run; DROP TABLE IF EXISTS core_run_vcpu;"
+static const char violation_schema[] =
+	"DROP TABLE IF EXISTS violation;"
 	"CREATE TABLE violation(id INTEGER PRIMARY KEY, monitor TEXT NOT NULL, object TEXT, state TEXT,"
-	" seq INTEGER, ts INTEGER, cpu INTEGER, pid INTEGER, message TEXT, event TEXT);"
+	" seq INTEGER, ts INTEGER, cpu INTEGER, pid INTEGER, message TEXT, event TEXT);";
+static const char violation_index[] = "CREATE INDEX violation_seq ON violation(seq);";
+static const char out_schema[] =
+	"DROP TABLE IF EXISTS core_run; DROP TABLE IF EXISTS core_run_vcpu;"
 	"CREATE TABLE core_run(id INTEGER PRIMARY KEY, cpu INTEGER, runner_pid INTEGER, tgid INTEGER,"
 	" runner_vcpu INTEGER, enter_seq INTEGER, exit_seq INTEGER, start_ts INTEGER, end_ts INTEGER,"
 	" n_runnable INTEGER, n_vcpus INTEGER, n_vcores INTEGER, n_vms INTEGER, split INTEGER,"
@@ -324,7 +334,6 @@ static const char out_schema[] =
 	"CREATE TABLE core_run_vcpu(core_run_id INTEGER NOT NULL, tgid INTEGER, vcpu_id INTEGER, grp INTEGER,"
 	" hw_thread INTEGER, late_join INTEGER);";
 static const char out_index[] =
-	"CREATE INDEX violation_seq ON violation(seq);"
 	"CREATE INDEX core_run_cpu ON core_run(cpu, start_ts);"
 	"CREATE INDEX core_run_tgid ON core_run(tgid, start_ts);"
 	"CREATE INDEX core_run_vcpu_run ON core_run_vcpu(core_run_id);"
@@ -334,16 +343,23 @@ static int open_outputs(struct rp *rp, struct hv_err *err)
 {
 	sqlite3 *db = hv_store_sqlite(rp->st);
 	int rc;
-	if ((rc = hv_store_exec(rp->st, "BEGIN", err)) < 0 || (rc = hv_store_exec(rp->st, out_schema, err)) < 0)
+	/* a savepoint: its own transaction, or part of the caller's (hvtrace derive) */
+	if ((rc = hv_store_exec(rp->st, "SAVEPOINT replay_out", err)) < 0 || (rc = hv_store_exec(rp->st, out_schema, err)) < 0 ||
+	    (!rp->derive_only && (rc = hv_store_exec(rp->st, violation_schema, err)) < 0))
 		return rc;
-	if (sqlite3_prepare_v2(db, "INSERT INTO violation(monitor, object, state, event, seq, ts, cpu, pid, message)"
-			       " VALUES(?,?,?,?,?,?,?,?,?)", -1, &rp->ins_violation, NULL) != SQLITE_OK ||
+	if ((!rp->derive_only &&
+	     sqlite3_prepare_v2(db, "INSERT INTO violation(monitor, object, state, event, seq, ts, cpu, pid, message)"
+				" VALUES(?,?,?,?,?,?,?,?,?)", -1, &rp->ins_violation, NULL) != SQLITE_OK) ||
 	    sqlite3_prepare_v2(db, "INSERT INTO core_run VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &rp->ins_run,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO core_run_vcpu VALUES(?,?,?,?,?,?)", -1, &rp->ins_run_vcpu,
 			       NULL) != SQLITE_OK)
-		return hv_err_set(err, HV_E_SQL, "%s: preparing replay tables: %s", hv_store_path(rp->st),
-				  sqlite3_errmsg(db));
+	{
+		rc = hv_err_set(err, HV_E_SQL, "%s: preparing replay tables: %s", hv_store_path(rp->st),
+				sqlite3_errmsg(db));
+		hv_store_exec(rp->st, "ROLLBACK TO replay_out; RELEASE replay_out", NULL);
+		return rc;
+	}
 	return 0;
 }
 
@@ -598,6 +614,8 @@ static int run_stream(struct rp *rp, struct hv_err *err)
 			continue;
 		}
 		dispatch(rp, &ev);
+		if (rp->tap && rp->tap->event)
+			rp->tap->event(rp->tap->ctx, &ev);
 		c = &rp->cpus[ev.cpu];
 		c->last_ev = ev;
 		c->has_last_ev = 1;
@@ -651,8 +669,10 @@ int hv_replay_run(struct hv_store *st, const struct hv_replay_opts *o, hv_violat
 	rp.cb = on_violation;
 	rp.ctx = ctx;
 	rp.err = err;
-	rp.max_violations = o ? o->max_violations : 0;
+	rp.derive_only = o ? o->derive_only : 0;
+	rp.max_violations = rp.derive_only ? -1 : o ? o->max_violations : 0;
 	rp.no_write = o ? o->no_write : 0;
+	rp.tap = o ? o->tap : NULL;
 	for (int m = 0; m < RP_NMON; m++) {
 		sum->mon[m].name = mon_names[m];
 		sum->mon[m].doc = mon_docs[m];
@@ -673,6 +693,8 @@ int hv_replay_run(struct hv_store *st, const struct hv_replay_opts *o, hv_violat
 		goto out;
 	sum->events = hv_store_nevents(st);
 	sum->hv_events = count_hv_events(st);
+	if (rp.tap && rp.tap->begin)
+		rp.tap->begin(rp.tap->ctx, rp.prof->gang);
 	rc = sum->hv_events ? run_stream(&rp, err) : 0;
 	if (rc == 0) {
 		if (rp.prof->gang)
@@ -681,10 +703,11 @@ int hv_replay_run(struct hv_store *st, const struct hv_replay_opts *o, hv_violat
 	}
 	if (!rp.no_write) {
 		close_outputs(&rp);
-		if (rc == 0 && (rc = hv_store_exec(st, out_index, err)) == 0)
-			rc = hv_store_exec(st, "COMMIT", err);
+		if (rc == 0 && (rc = hv_store_exec(st, out_index, err)) == 0 &&
+		    (rp.derive_only || (rc = hv_store_exec(st, violation_index, err)) == 0))
+			rc = hv_store_exec(st, "RELEASE replay_out", err);
 		else
-			hv_store_exec(st, "ROLLBACK", NULL);
+			hv_store_exec(st, "ROLLBACK TO replay_out; RELEASE replay_out", NULL);
 	}
 out:
 	close_outputs(&rp);

@@ -35,12 +35,47 @@ struct hv_replay_param {
 	const char *value;
 };
 
+/* A decoded event as the bookkeeping sees it: hvtrace event id (HV_EV_*), its fields by
+ * hvtrace field index (HV_F_*; 0 where the store lacks one). */
+#define HV_REPLAY_NF 32
+struct hv_replay_ev {
+	int id;
+	int32_t cpu, pid;
+	uint64_t seq, ts;
+	int64_t f[HV_REPLAY_NF];
+};
+
+/* One guest run attributed by the gang-path bookkeeping (spec §5.3): a vcpu's
+ * kvm_guest_enter and its kvm_guest_exit in a kvmppc_run_core window. */
+struct hv_replay_grun {
+	int32_t tgid;		/* -1: VM ambiguous or unknown */
+	int32_t vcpu_id, cpu;	/* cpu: the window's (where the exit is recorded) */
+	int32_t hw;		/* inferred hardware thread, -1 unknown */
+	int64_t core_run_id;	/* the window's core_run.id (written when the window closes) */
+	uint64_t enter_seq, enter_ts, exit_seq, exit_ts;
+	int32_t trap;
+	uint8_t ceded, enter_ceded, late_join;
+};
+
+/* Observers of the bookkeeping (hvtrace derive, db/derive.c). Every member may be NULL. */
+struct hv_replay_tap {
+	void *ctx;
+	void (*begin)(void *ctx, int gang);	/* before the first event; gang: kvmppc_run_core path */
+	void (*event)(void *ctx, const struct hv_replay_ev *ev);	/* each event after the monitors */
+	void (*guest_run)(void *ctx, const struct hv_replay_grun *r);	/* at the run's exit (gang path) */
+	void (*forget)(void *ctx, int32_t cpu);	/* a lost window starts or ends (cpu -1: all) */
+};
+
 struct hv_replay_opts {
 	const char *profile;	/* NULL: from meta (see hv_replay_choose_profile) */
 	const struct hv_replay_param *params;	/* override meta facts */
 	int nparams;
 	int max_violations;	/* report (callback + table) at most this many; 0 all, <0 none */
 	int no_write;		/* do not write violation/core_run tables (read-only DB) */
+	int derive_only;	/* bookkeeping only: no violations reported or written (the violation
+				 * table is left as it is); core_run/core_run_vcpu written inside the
+				 * caller's transaction, not indexed (hvtrace derive) */
+	const struct hv_replay_tap *tap;
 };
 
 struct hv_violation {

@@ -72,6 +72,7 @@ static struct rp_obj cpu_obj(int cpu)
 }
 
 static void forget_burst_vcpus(struct rp *rp, struct rp_cpu *c);
+static int32_t entry_hw(struct rp *rp, int cpu, const struct rp_cpu *c, int i);
 
 /* Step the CPU's automaton; a window that turns UNKNOWN takes its vcpus' states with it. */
 static void step(struct rp *rp, int cpu, int letter, const struct rp_ev *ev, const char *detail)
@@ -176,8 +177,11 @@ static void late_join(struct rp *rp, int d, int wc)
 	if (w->first_exit_seq && w->first_exit_seq < e.seq)
 		guard(rp, wc, C_EXITING, CE_G_ENTER, &ev, "late join (kvm_guest_enter by the vcpu's own task on CPU %lld) "
 		      "after the window's exits began at seq %lld", d, (long long)w->first_exit_seq, 0);
-	if (w->nb < RP_MAXB)
-		w->b[w->nb++] = e;
+	if (w->nb < RP_MAXB) {
+		w->b[w->nb] = e;
+		w->b[w->nb].hw = entry_hw(rp, wc, w, w->nb);
+		w->nb++;
+	}
 	struct rp_vcpu *v = e.tgid >= 0 ? rp_vcpu_get(rp, e.tgid, e.id) : NULL;
 	if (v) {
 		rp_guest_feed(rp, v, RP_G_ENTER, &ev);
@@ -279,23 +283,29 @@ static void attribute_group(struct rp *rp, struct rp_cpu *c, int from, int to, i
 		rp->sum->ambiguous += (uint64_t)(to - from);
 }
 
+/* The hardware thread of entry i of the window on cpu: the subcore's first thread + ptid. */
+static int32_t entry_hw(struct rp *rp, int cpu, const struct rp_cpu *c, int i)
+{
+	const struct rp_entry *e = &c->b[i];
+	int smt = e->tgid >= 0 ? rp_vm_smt(rp, e->tgid) : -1;
+	if (smt <= 0 || (c->ns > 1 && !c->split))
+		return -1;
+	int base = c->ns == 1 ? 0 : (rp->chip == 9 ? e->grp : subcore_first[e->grp & 3]);
+	int ptid = e->id % smt;
+	if (rp->prof->ptid != RP_PTID_FIXED) {	/* dynamic: position among its vcore's entries */
+		if (e->late)
+			return -1;
+		ptid = 0;
+		for (int j = 0; j < i; j++)
+			ptid += c->b[j].grp == e->grp && !c->b[j].late;
+	}
+	return cpu + base + ptid;
+}
+
 static void hw_threads(struct rp *rp, int cpu, struct rp_cpu *c)
 {
-	for (int i = 0; i < c->nb; i++) {
-		struct rp_entry *e = &c->b[i];
-		int smt = e->tgid >= 0 ? rp_vm_smt(rp, e->tgid) : -1;
-		e->hw = -1;
-		if (smt <= 0 || (c->ns > 1 && !c->split))
-			continue;
-		int base = c->ns == 1 ? 0 : (rp->chip == 9 ? e->grp : subcore_first[e->grp & 3]);
-		int ptid = e->id % smt;
-		if (rp->prof->ptid != RP_PTID_FIXED) {	/* dynamic: position among its vcore's entries */
-			ptid = 0;
-			for (int j = 0; j < i; j++)
-				ptid += c->b[j].grp == e->grp && !c->b[j].late;
-		}
-		e->hw = cpu + base + ptid;
-	}
+	for (int i = 0; i < c->nb; i++)
+		c->b[i].hw = entry_hw(rp, cpu, c, i);
 }
 
 static void check_split(struct rp *rp, int cpu, struct rp_cpu *c, const struct rp_ev *ev)
@@ -471,7 +481,7 @@ static void write_run(struct rp *rp, int cpu, struct rp_cpu *c, const struct rp_
 			len += (size_t)snprintf(text + len, sizeof text - len, "%s%s%s/%d", i ? " " : "", e->late ? "+" : "",
 						e->ambiguous ? "ambiguous" : "?", e->id);
 	}
-	int64_t id = ++rp->next_run_id;
+	int64_t id = c->run_id;
 	int nvms = 0, unknown_vm = 0, pig = 0;
 	for (int i = 0; i < c->nb; i++) {
 		const struct rp_entry *e = &c->b[i];
@@ -603,6 +613,19 @@ static struct rp_vcpu *stranded_on(struct rp *rp, int cpu, int32_t k)
 	return found;
 }
 
+/* Hand the guest run of entry e, ended by exit ev, to the tap (hvtrace derive). */
+static void tap_run(struct rp *rp, int cpu, const struct rp_entry *e, const struct rp_ev *ev)
+{
+	if (!rp->tap || !rp->tap->guest_run)
+		return;
+	struct hv_replay_grun r = {
+		.tgid = e->tgid, .vcpu_id = e->id, .cpu = cpu, .hw = e->hw, .core_run_id = rp->cpus[cpu].run_id,
+		.enter_seq = e->seq, .enter_ts = e->ts, .exit_seq = ev->seq, .exit_ts = ev->ts,
+		.trap = e->exit_trap, .ceded = e->exit_ceded, .enter_ceded = e->enter_ceded, .late_join = e->late,
+	};
+	rp->tap->guest_run(rp->tap->ctx, &r);
+}
+
 static void guest_exit(struct rp *rp, int cpu, const struct rp_ev *ev)
 {
 	struct rp_cpu *c = &rp->cpus[cpu];
@@ -671,6 +694,7 @@ static void guest_exit(struct rp *rp, int cpu, const struct rp_ev *ev)
 	if (!e->late && e->grp > c->last_exit_grp)
 		c->last_exit_grp = e->grp;
 	step(rp, cpu, CE_G_EXIT, ev, NULL);
+	tap_run(rp, cpu, e, ev);
 	struct rp_vcpu *v = e->tgid >= 0 ? rp_vcpu_find(rp, e->tgid, e->id) : NULL;
 	if (v)
 		rp_guest_feed(rp, v, RP_G_EXIT, ev);
@@ -753,6 +777,7 @@ static void run_core(struct rp *rp, int cpu, const struct rp_ev *ev)
 			c->enter_ts = ev->ts;
 			c->first_exit_seq = 0;
 			c->last_exit_grp = 0;
+			c->run_id = ++rp->next_run_id;
 			process_burst(rp, cpu, ev);
 		} else {
 			forget_burst_vcpus(rp, &rp->cpus[cpu]);

@@ -23,15 +23,11 @@
 
 /* Events the replay knows beyond hvtrace's events.def. */
 enum { RP_EV_PPC_INSTR = HV_EV_COUNT, RP_EV_NIDS };
-#define RP_NF 32		/* fields kept per decoded event (kvmhv_core_plan has 30) */
+#define RP_NF HV_REPLAY_NF	/* fields kept per decoded event (kvmhv_core_plan has 30) */
 
-/* One decoded event: its hvtrace id and its fields by hvtrace's field index (HV_F_*). */
-struct rp_ev {
-	int id;
-	int32_t cpu, pid;
-	uint64_t seq, ts;
-	int64_t f[RP_NF];
-};
+/* One decoded event: its hvtrace id and its fields by hvtrace's field index (HV_F_*); the
+ * public struct hv_replay_ev, which taps see. */
+#define rp_ev hv_replay_ev
 
 /* ---- profiles (profile.c) ---- */
 struct rp_profile {
@@ -151,6 +147,7 @@ struct rp_cpu {
 	int nb;
 	struct rp_entry b[RP_MAXB];
 	int ns, split;		/* vcore groups, inferred split (0 unknown) */
+	int64_t run_id;		/* core_run.id of the open window (given at its Enter) */
 	uint8_t overflow;
 	/* ordering, context, duplicates */
 	uint64_t last_ts, last_seq;
@@ -218,7 +215,8 @@ struct rp {
 	struct hv_replay_summary *sum;
 	hv_violation_fn cb;
 	void *ctx;
-	int max_violations, no_write;
+	int max_violations, no_write, derive_only;
+	const struct hv_replay_tap *tap;
 	struct sqlite3_stmt *ins_violation, *ins_run, *ins_run_vcpu;
 	int64_t next_run_id;
 	struct hv_err *err;

@@ -14,6 +14,9 @@ echo
 echo "replay against the kernel's rules:"
 $HV replay "$BUILD/demo.db" || true
 echo
+echo "perf kvm stat-like summary (hvtrace stat, from the derived tables simulate wrote):"
+$HV stat "$BUILD/demo.db" --vm 1000
+echo
 echo "demo database: $BUILD/demo.db; the same events as perf.data: $BUILD/demo.data"
 if command -v perf > /dev/null 2>&1; then
 	echo "perf script -i $BUILD/demo.data | head -3:"
