@@ -58,7 +58,12 @@ static int task_set(struct perf_reader *r, int32_t tid, int32_t pid, const char 
 		t->tid = tid;
 	} else if (strcmp(t->comm, comm) == 0 && t->pid == pid) {
 		return 0;
+	} else if (ts && ts < t->ts) {
+		/* COMM/FORK records are read in file order, which interleaves the CPUs' buffers:
+		 * an older name (perf-exec before the exec's COMM) must not replace a newer one */
+		return 0;
 	}
+	t->ts = ts;
 	t->pid = pid;
 	snprintf(t->comm, sizeof t->comm, "%s", comm);
 	return hv_store_set_task(r->st, tid, pid, comm, ts, err);

@@ -133,6 +133,7 @@ struct perf_reader {
 struct perf_task {
 	int32_t tid, pid;
 	char comm[32];
+	uint64_t ts;		/* time of the record that set comm */
 };
 
 /* perf_file.c */
