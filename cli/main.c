@@ -19,6 +19,7 @@ static const struct hv_cmd commands[] = {
 	{ "simulate", "run the host simulator with the gang-path model into a trace database", cmd_simulate },
 	{ "demo-db", "write a small database from a built-in event sequence", cmd_demo_db },
 	{ "perf-export", "write a trace as a perf.data file that perf script decodes", cmd_perf_export },
+	{ "whatif", "replay the recorded demand under other micro-threading settings: one table", cmd_whatif },
 	{ "report", "write an HTML report with figures and a text summary of a trace", cmd_report },
 	{ "help", "list the subcommands, or show one's help", cmd_help },
 };
