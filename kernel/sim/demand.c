@@ -5,9 +5,11 @@
  * intervals of ivl.c (one pass, which also measures the recorded metrics):
  *   - guest execution time accumulates over runs while the vcpu is not idle; exits that are
  *     the host's (HDEC, external, doorbell...) do not end a step;
- *   - a run that exits ceded starts an idle period: step CEDE (run = accumulated time); the
- *     idle lasts until the vcpu is next entered not ceded (or, entered ceded and exited not
- *     ceded, until the middle of that run: it woke inside);
+ *   - a run that exits ceded starts an idle period: step CEDE (run = accumulated time), at
+ *     the exit when its cede ended the run (trap 0), else three quarters into the run (it
+ *     napped while its siblings ran until the run was pulled out); the idle lasts until the
+ *     vcpu is next entered not ceded (or, entered ceded and exited not ceded, until the
+ *     middle of that run: it woke inside);
  *   - a virtual-mode hcall (kvm_hcall_enter/exit in the vcpu's task): step HCALL with its
  *     number, gpr4 (the target of H_IPI / H_PROD / H_CONFER) and host time; when it went on
  *     to userspace (kvm_userspace_exit -> next KVM_RUN), that time is the step's user_ns;
@@ -89,7 +91,6 @@ static void end_idle(struct hv_dem_vcpu *v, uint64_t at)
 
 static void on_run(void *ctx, int vm, int id, uint64_t start, uint64_t end, int trap, int ci, int co)
 {
-	(void)trap;
 	struct dx *x = ctx;
 	struct hv_dem_vcpu *v = dv(x, vm, id);
 	if (!v)
@@ -107,12 +108,16 @@ static void on_run(void *ctx, int vm, int id, uint64_t start, uint64_t end, int 
 			return;
 		from = start + (end - start) / 2;
 	}
-	v->acc += end - from;
+	/* Ceded at the exit: a thread whose cede ended the run (trap 0) ceded at its end; one
+	 * pulled out napping (doorbell, HDEC...) ceded at an unknown time: take three quarters
+	 * in (closest to the simulator's own traces, tests/py/test_whatif.py). */
+	uint64_t upto = co && trap > 0 ? from + (end - from) * 3 / 4 : end;
+	v->acc += upto - from;
 	if (co && trap >= 0) {
 		push(v, HV_DEM_CEDE);
 		v->steps[v->n - 1].ns = HV_DEM_FOREVER;
 		v->idle = 1;
-		v->idle_start = end;
+		v->idle_start = upto;
 	}
 }
 

@@ -30,7 +30,8 @@ struct ivl_cpu {
 	struct ivl_entry e[MAX_ENTRIES];
 	int32_t cur_pid;
 	uint64_t cur_since;
-	int place_vm, place_id, place_pcpu;	/* last kvmhv_vcpu_place here, if any */
+	int place_vm, place_id, place_late;	/* last kvmhv_vcpu_place here, if any */
+	int32_t burst_pid;
 };
 
 struct ivl_task {
@@ -306,9 +307,9 @@ static void guest_enter(struct hv_ivl *iv, uint64_t ts, int cpu, int32_t pid, in
 	if (c->place_vm >= 0 && c->place_id == id) {
 		/* kvmhv_vcpu_place (hvtrace's decision event) names the VM and the window */
 		vm = c->place_vm;
-		struct ivl_cpu *w = c->place_pcpu != cpu ? cpu_of(iv, c->place_pcpu) : NULL;
+		struct ivl_cpu *w = c->place_late ? late_window(iv, vm, id) : NULL;
 		c->place_vm = -1;
-		if (w && w->open)
+		if (w)
 			c = w;
 	} else if (rvm == rt_vm_of(rt) && id == rid && !c->open) {
 		struct ivl_cpu *w = late_window(iv, rvm, id);
@@ -317,8 +318,10 @@ static void guest_enter(struct hv_ivl *iv, uint64_t ts, int cpu, int32_t pid, in
 	}
 	if (vm < 0)
 		vm = c->open ? late_vm(iv, c, rvm, id) : attribute(iv, c, rvm, id);
-	if (!c->open && !c->burst) {
+	if (!c->open && (!c->burst || c->burst_pid != pid)) {
+		/* a new burst (one by another task was a late join that found no window) */
 		c->burst = 1;
+		c->burst_pid = pid;
 		c->start = ts;
 		c->n = 0;
 	}
@@ -479,7 +482,7 @@ int hv_ivl_event(struct hv_ivl *iv, int id, uint64_t ts, int32_t cpu, int32_t pi
 			if (iv->lpid[i] && iv->lpid[i] == lpid) {
 				c->place_vm = i;
 				c->place_id = (int)f[HV_F_KVMHV_VCPU_PLACE_VCPU_ID].i;
-				c->place_pcpu = (int)f[HV_F_KVMHV_VCPU_PLACE_PCPU].i;
+				c->place_late = f[HV_F_KVMHV_VCPU_PLACE_LATE_JOIN].i != 0;
 			}
 		break;
 	}
