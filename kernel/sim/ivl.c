@@ -66,7 +66,8 @@ struct hv_ivl *hv_ivl_new(const struct hv_ivl_cb *cbs, int ncb, int smt_default)
 	if (!iv)
 		return NULL;
 	iv->ncb = ncb < HV_IVL_MAX_CB ? ncb : HV_IVL_MAX_CB;
-	memcpy(iv->cb, cbs, sizeof *cbs * (size_t)iv->ncb);
+	if (cbs && iv->ncb)
+		memcpy(iv->cb, cbs, sizeof *cbs * (size_t)iv->ncb);
 	iv->smt_default = smt_default > 0 ? smt_default : 1;
 	return iv;
 }
