@@ -27,6 +27,7 @@ int cmd_demo_db(int argc, char **argv);
 int cmd_perf_export(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_whatif(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_derive(int argc, char **argv);
 int cmd_stat(int argc, char **argv);

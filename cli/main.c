@@ -21,6 +21,7 @@ static const struct hv_cmd commands[] = {
 	{ "perf-export", "write a trace as a perf.data file that perf script decodes", cmd_perf_export },
 	{ "derive", "build the derived tables (guest runs, hcalls, blocks, waits, core windows)", cmd_derive },
 	{ "stat", "perf kvm stat-like summary per VM and vcpu, with split modes, cede, blocks, waits", cmd_stat },
+	{ "whatif", "replay the recorded demand under other micro-threading settings: one table", cmd_whatif },
 	{ "report", "write an HTML report with figures and a text summary of a trace", cmd_report },
 	{ "help", "list the subcommands, or show one's help", cmd_help },
 };

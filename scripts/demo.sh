@@ -1,7 +1,7 @@
 #!/bin/sh
 # make demo: the main job end to end on the built-in default scenario: simulate a POWER8
 # host (2 cores, mixed VMs, host load), show what the trace holds and its split modes,
-# then replay it against the kernel's rules. The same run also writes a perf.data file.
+# then replay it against the kernel's rules and replay its demand under other settings (whatif). The same run also writes a perf.data file.
 set -e
 BUILD=${BUILD:-build}
 HV=$BUILD/hvtrace
@@ -16,6 +16,9 @@ $HV replay "$BUILD/demo.db" || true
 echo
 echo "perf kvm stat-like summary (hvtrace stat, from the derived tables simulate wrote):"
 $HV stat "$BUILD/demo.db" --vm 1000
+echo
+echo "what-if: the recorded demand under each dynamic_mt_modes setting:"
+$HV whatif "$BUILD/demo.db" --mt-modes 0,2,4,6
 echo
 echo "demo database: $BUILD/demo.db; the same events as perf.data: $BUILD/demo.data"
 if command -v perf > /dev/null 2>&1; then

@@ -57,24 +57,25 @@ static void exit_for(struct hv_host *h, struct hv_vcpu *v, int trap, uint64_t re
 	hv_commence_exit(h, run_cpu(h, v), v, trap);
 }
 
-/* The guest's next action (the vcpu is executing, not napping). */
-void hv_guest_action(struct hv_host *h, struct hv_vcpu *v)
+/* Carry out one guest action: H_CEDE (idle for idle_ns), H_IPI / H_PROD to vcpu `target`
+ * of the VM (-1: a random sibling, drawn for every action but H_CEDE; -2: none), another
+ * hcall req, an HPT fault or H_CONFER. */
+void hv_guest_do(struct hv_host *h, struct hv_vcpu *v, int act, int target, uint64_t idle_ns,
+		 uint64_t req)
 {
-	const struct hv_sim_beh *b = beh(v);
-	uint32_t total = b->w_cede + b->w_ipi + b->w_prod + b->w_uhcall + b->w_fault + b->w_confer;
-	uint32_t r = hv_rng_below(&h->rng, total ? total : 1);
 	v->compute_left = 0;
-	if (r < b->w_cede || !total) {
+	if (act == GA_CEDE) {
 		v->pc = 0xc0000000000e1130ULL;
 		v->msr = 0x800000000280b033ULL;
-		hv_h_cede(h, v, h->now + hv_rng_exp(&h->rng, b->idle_ns));
+		hv_h_cede(h, v, h->now + idle_ns);
 		return;
 	}
-	r -= b->w_cede;
 	v->pc = 0xc000000000100000ULL + 4 * hv_rng_below(&h->rng, 0x10000);
 	v->msr = 0x800000000280b033ULL;
-	struct hv_vcpu *sib = sibling(h, v);
-	if (r < b->w_ipi) {
+	struct hv_vcpu *sib = target == -1 ? sibling(h, v)
+		: target >= 0 && target < v->vm->nvcpus && target != v->vcpu_id ? &v->vm->vcpus[target] : NULL;
+	switch (act) {
+	case GA_IPI:
 		if (sib && sib->entered) {
 			/* real-mode H_IPI (icp_rm_set_vcpu_irq): the target runs in a guest
 			 * thread, so an IPI reaches it without leaving the guest */
@@ -89,32 +90,49 @@ void hv_guest_action(struct hv_host *h, struct hv_vcpu *v)
 			hv_env_guest_run(h, v);
 		}
 		return;
-	}
-	r -= b->w_ipi;
-	if (r < b->w_prod) {
+	case GA_PROD:
 		if (sib)
 			exit_for(h, v, HV_TRAP_SYSCALL, HV_H_PROD, (uint64_t)sib->vcpu_id);
 		else
 			hv_env_guest_run(h, v);
 		return;
-	}
-	r -= b->w_prod;
-	if (r < b->w_uhcall) {
-		exit_for(h, v, HV_TRAP_SYSCALL, HV_H_PUT_TERM_CHAR, 0);
+	case GA_HCALL:
+		exit_for(h, v, HV_TRAP_SYSCALL, req, 0);
 		return;
-	}
-	r -= b->w_uhcall;
-	if (r < b->w_fault) {
+	case GA_FAULT:
 		v->pc = 0x100be0f4ULL;
 		v->msr = 0x800000000280f033ULL;
 		exit_for(h, v, HV_TRAP_H_DATA_STORAGE, 0, hv_rng_below(&h->rng, 1u << 20));
 		return;
+	default:	/* H_CONFER */
+		if (hv_h_confer_realmode(h, v))
+			exit_for(h, v, HV_TRAP_SYSCALL, HV_H_CONFER, (uint64_t)-1);
+		else
+			hv_env_guest_run(h, v);
 	}
-	/* H_CONFER */
-	if (hv_h_confer_realmode(h, v))
-		exit_for(h, v, HV_TRAP_SYSCALL, HV_H_CONFER, (uint64_t)-1);
-	else
-		hv_env_guest_run(h, v);
+}
+
+/* The guest's next action (the vcpu is executing, not napping): recorded demand, or drawn
+ * from its VM's weights. */
+void hv_guest_action(struct hv_host *h, struct hv_vcpu *v)
+{
+	if (v->task->dem) {
+		hv_dem_action(h, v);
+		return;
+	}
+	const struct hv_sim_beh *b = beh(v);
+	const uint32_t w[] = { b->w_cede, b->w_ipi, b->w_prod, b->w_uhcall, b->w_fault, b->w_confer };
+	static const int acts[] = { GA_CEDE, GA_IPI, GA_PROD, GA_HCALL, GA_FAULT, GA_CONFER };
+	uint32_t total = 0;
+	for (int i = 0; i < 6; i++)
+		total += w[i];
+	uint32_t r = hv_rng_below(&h->rng, total ? total : 1);
+	int i = 0;
+	while (total && i < 5 && r >= w[i])
+		r -= w[i++];
+	int act = total ? acts[i] : GA_CEDE;
+	uint64_t idle = act == GA_CEDE ? hv_rng_exp(&h->rng, b->idle_ns) : 0;
+	hv_guest_do(h, v, act, -1, idle, HV_H_PUT_TERM_CHAR);
 }
 
 void hv_guest_irq(struct hv_host *h, struct hv_vcpu *v)
@@ -146,7 +164,7 @@ void hv_env_guest_start(struct hv_host *h, struct hv_vcpu *v)
 void hv_env_guest_run(struct hv_host *h, struct hv_vcpu *v)
 {
 	if (!v->compute_left)
-		v->compute_left = hv_rng_exp(&h->rng, beh(v)->run_ns);
+		v->compute_left = v->task->dem ? hv_dem_run_ns(h, v) : hv_rng_exp(&h->rng, beh(v)->run_ns);
 	v->t_guest.kind = TK_GUEST_ACTION;
 	hv_timer_arm(h, &v->t_guest, h->now + v->compute_left);
 }
@@ -187,11 +205,20 @@ static void start_work(struct hv_host *h, struct hv_task *t, int work, uint64_t 
 	hv_timer_arm(h, &t->t_work, h->now + ns);
 }
 
+/* Host time of work w: the recorded step's, or drawn from the VM's mean. */
+static uint64_t host_ns(struct hv_host *h, struct hv_vcpu *v, int w)
+{
+	if (v->task->dem)
+		return hv_dem_host_ns(v->task, w);
+	const struct hv_sim_beh *b = beh(v);
+	return hv_rng_exp(&h->rng, w == W_HCALL ? b->hcall_ns : w == W_FAULT ? b->fault_ns : b->user_ns);
+}
+
 static void to_userspace(struct hv_host *h, struct hv_vcpu *v, uint32_t reason, int err)
 {
 	trace_kvm_userspace_exit(h, h->ctx_cpu, h->ctx_pid, reason, err);
 	v->state = HV_VCPU_NOTREADY;
-	start_work(h, v->task, W_USER, hv_rng_exp(&h->rng, beh(v)->user_ns), HV_RES_USER);
+	start_work(h, v->task, W_USER, host_ns(h, v, W_USER), HV_RES_USER);
 }
 
 void hv_env_vcpu_host_work(struct hv_host *h, struct hv_vcpu *v)
@@ -199,10 +226,10 @@ void hv_env_vcpu_host_work(struct hv_host *h, struct hv_vcpu *v)
 	struct hv_task *t = v->task;
 	if (v->ret == HV_RESUME_HOST && v->exit_reason == HV_EXIT_PAPR_HCALL) {
 		trace_kvm_hcall_enter(h, h->ctx_cpu, h->ctx_pid, v);
-		start_work(h, t, W_HCALL, hv_rng_exp(&h->rng, beh(v)->hcall_ns), HV_RES_HOST_WORK);
+		start_work(h, t, W_HCALL, host_ns(h, v, W_HCALL), HV_RES_HOST_WORK);
 	} else if (v->ret == HV_RESUME_PAGE_FAULT) {
 		trace_kvm_page_fault_enter(h, h->ctx_cpu, h->ctx_pid, v);
-		start_work(h, t, W_FAULT, hv_rng_exp(&h->rng, beh(v)->fault_ns), HV_RES_HOST_WORK);
+		start_work(h, t, W_FAULT, host_ns(h, v, W_FAULT), HV_RES_HOST_WORK);
 	} else {
 		int err = v->ret < 0 ? v->ret : 0;
 		to_userspace(h, v, (uint32_t)v->exit_reason, err);
@@ -239,6 +266,8 @@ void hv_vcpu_hcall_done(struct hv_host *h, struct hv_vcpu *v)
 	case HV_H_CONFER:
 		break;
 	default:
+		if (hv_dem_hcall_in_kernel(t))
+			break;	/* recorded as completed in the kernel */
 		/* not handled in the kernel: QEMU does it */
 		trace_kvm_hcall_exit(h, h->ctx_cpu, h->ctx_pid, v, HV_RESUME_HOST, (int64_t)v->hcall_req);
 		to_userspace(h, v, HV_EXIT_PAPR_HCALL, 0);

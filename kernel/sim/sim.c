@@ -219,6 +219,7 @@ void hv_sim_destroy(struct hv_sim *s)
 	free(h->cpus);
 	free(h->cpu_by_id);
 	free(h->heap);
+	free(h->dem_curs);
 	free(s);
 }
 

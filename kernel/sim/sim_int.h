@@ -26,6 +26,14 @@ struct hv_task {
 	uint64_t work_left;		/* preempted preemptible work */
 	struct hv_timer t_work;
 	struct hv_vcore *poll_vc;
+	struct hv_dem_cur *dem;		/* demand-driven guest (guest_demand.c), else NULL */
+};
+
+/* A vcpu's place in its recorded demand (whatif.h). */
+struct hv_dem_cur {
+	const struct hv_dem_vcpu *dv;
+	size_t idx;			/* next step */
+	const struct hv_dem_step *cur;	/* the step being carried out (its host times) */
 };
 
 struct hv_host {
@@ -51,6 +59,7 @@ struct hv_host {
 	uint64_t rng;
 	uint64_t tick_ns;
 	struct hv_sim_stats stats;
+	struct hv_dem_cur *dem_curs;	/* owned; NULL unless hv_sim_set_demand */
 	int err;
 };
 
@@ -93,5 +102,17 @@ void hv_guest_action(struct hv_host *h, struct hv_vcpu *v);
 void hv_guest_irq(struct hv_host *h, struct hv_vcpu *v);
 void hv_guest_late_entry(struct hv_host *h, struct hv_vcpu *v);
 void hv_vcpu_hcall_done(struct hv_host *h, struct hv_vcpu *v);
+/* The guest's actions, however chosen (random draw or recorded demand). */
+enum { GA_CEDE, GA_IPI, GA_PROD, GA_HCALL, GA_FAULT, GA_CONFER };
+void hv_guest_do(struct hv_host *h, struct hv_vcpu *v, int act, int target, uint64_t idle_ns,
+		 uint64_t req);
+
+/* guest_demand.c */
+void hv_dem_action(struct hv_host *h, struct hv_vcpu *v);
+uint64_t hv_dem_run_ns(struct hv_host *h, struct hv_vcpu *v);
+/* Host time of the current step's work W_HCALL / W_FAULT / W_USER. */
+uint64_t hv_dem_host_ns(const struct hv_task *t, int work);
+/* The current hcall step completes in the kernel (no userspace part). */
+int hv_dem_hcall_in_kernel(const struct hv_task *t);
 
 #endif
