@@ -1,8 +1,10 @@
 """Shared fixtures of the Python tests: a private temporary directory per test (pytest's own
 tmp_path lives under /tmp/pytest-of-USER and keeps only the last three runs, so two test runs
-at once, make test and make asan, delete each other's files), the built hvtrace, a store with
-derived tables (derived_fixture.py on top of `hvtrace demo-db`), the report written from it by
-`hvtrace report`, and a report of a store without derived tables."""
+at once, make test and make asan, delete each other's files), the built hvtrace, a real store
+with every table the report reads (the default scenario simulated by `hvtrace simulate`, which
+also derives; replayed under a profile of another era so that the violation table is full;
+`hvtrace whatif` for the what-if table), the report written from it by `hvtrace report`, and a
+report of a store without derived tables (`hvtrace demo-db`)."""
 import os
 import pathlib
 import shutil
@@ -23,8 +25,6 @@ def tmp_path():
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-
-import derived_fixture  # noqa: E402
 
 TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(HERE, "..", ".."))
 BUILD = os.environ.get("BUILD", "build")
@@ -52,8 +52,17 @@ def hvtrace():
 
 @pytest.fixture(scope="session")
 def full_db(tmp_path_factory, hvtrace):
-    path = demo_db(tmp_path_factory.mktemp("db") / "full.db")
-    derived_fixture.add_derived(path)
+    path = str(tmp_path_factory.mktemp("db") / "full.db")
+    r = run([hvtrace, "simulate", "-o", path, "--duration", "600ms"])
+    assert r.returncode == 0, r.stderr
+    # the mainline trace judged by E32's rules (no piggybacking, n_busy start rule): thousands
+    # of violations, exit 1; then the derived tables again under the trace's own profile
+    r = run([hvtrace, "replay", path, "--profile", "E32_cede_nap", "--max", "200"])
+    assert r.returncode == 1, r.stdout + r.stderr
+    r = run([hvtrace, "derive", path, "--quiet"])
+    assert r.returncode == 0, r.stderr
+    r = run([hvtrace, "whatif", path, "--mt-modes", "0,2,4,6"])
+    assert r.returncode == 0, r.stdout + r.stderr
     return path
 
 
