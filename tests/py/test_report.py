@@ -443,3 +443,39 @@ def test_failed_figure_is_reported_not_fatal(full_db, tmp_path, monkeypatch, cap
     assert "injected" in page.sections["s-wait"] and "t-wait" in page.tables
     assert not os.path.exists(tmp_path / "fig_wait_cdf.png")
     assert sorted(page.imgs) == sorted(f for f in EXPECTED_FIGURES if f != "fig_wait_cdf.png")
+
+
+def test_report_on_imported_real_perf_data(tmp_path, hvtrace):
+    """A real POWER8 host's perf.data (power-lab p8-hpt): import (which derives), replay,
+    whatif, report. Every table the report shows equals the tests' own SQL, and the page
+    references only files that exist."""
+    data = os.path.join(TOP, "tests", "data", "power-lab", "p8-hpt.data")
+    path = str(tmp_path / "p8.db")
+    r = run([hvtrace, "import", data, "-o", path])
+    assert r.returncode == 0, r.stderr
+    r = run([hvtrace, "replay", path])
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run([hvtrace, "whatif", path, "--mt-modes", "0,2"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = str(tmp_path / "rep")
+    r = run([hvtrace, "report", path, "-o", out])
+    assert r.returncode == 0, r.stdout + r.stderr
+    db = sqlite3.connect(path)
+    try:
+        ex = expected(db)
+    finally:
+        db.close()
+    page = parse_html(os.path.join(out, "index.html"))
+    summ = parse_summary(os.path.join(out, "summary.txt"))
+    shown = 0
+    for key in KEYS:
+        if isinstance(summ.get(key), tuple):
+            check_rows(f"summary.txt {key}", summ[key][1], ex[key])
+            check_rows(f"index.html t-{key}", page.tables[f"t-{key}"][1], ex[key])
+            shown += 1
+        else:  # a section without data says so, and the SQL agrees there is none
+            assert summ[key].startswith("no data"), key
+            assert not ex[key] or key == "trace", key
+    assert shown >= 8, shown
+    for ref in page.imgs:
+        assert png_info(os.path.join(out, ref)), ref
