@@ -1,7 +1,9 @@
 #!/bin/sh
 # make demo: the main job end to end on the built-in default scenario: simulate a POWER8
 # host (2 cores, mixed VMs, host load), show what the trace holds and its split modes,
-# then replay it against the kernel's rules and replay its demand under other settings (whatif). The same run also writes a perf.data file.
+# replay it against the kernel's rules (it must be clean), summarise it (stat), replay its
+# demand under other micro-threading settings (whatif), and write the HTML report; the last
+# line says where the report is. The same run also writes a perf.data file.
 set -e
 BUILD=${BUILD:-build}
 HV=$BUILD/hvtrace
@@ -12,7 +14,10 @@ echo "split modes of the kvmppc_run_core windows (kvmhv_core_plan):"
 $HV sql "$BUILD/demo.db" "SELECT split, count(*) AS runs FROM kvm_hv_sched__kvmhv_core_plan GROUP BY split"
 echo
 echo "replay against the kernel's rules:"
-$HV replay "$BUILD/demo.db" || true
+if ! $HV replay "$BUILD/demo.db"; then
+	echo "demo: the default scenario's trace should replay clean; it did not" >&2
+	exit 1
+fi
 echo
 echo "perf kvm stat-like summary (hvtrace stat, from the derived tables simulate wrote):"
 $HV stat "$BUILD/demo.db" --vm 1000
@@ -25,3 +30,6 @@ if command -v perf > /dev/null 2>&1; then
 	echo "perf script -i $BUILD/demo.data | head -3:"
 	perf script -i "$BUILD/demo.data" 2>/dev/null | head -3 || true
 fi
+echo
+$HV report "$BUILD/demo.db" -o "$BUILD/demo-report" > /dev/null
+echo "report: $(pwd)/$BUILD/demo-report/index.html (and summary.txt beside it)"
