@@ -448,7 +448,8 @@ int hv_store_create(const char *path, unsigned flags, struct hv_store **out, str
 		 " PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;"
 		 " PRAGMA application_id=%d; PRAGMA user_version=%d;",
 		 HV_STORE_APPLICATION_ID, HV_STORE_SCHEMA_VERSION);
-	if ((rc = hv_store_exec(st, sql, err)) < 0 || (rc = hv_store_exec(st, fixed_schema, err)) < 0 ||
+	if ((rc = hv_store_exec(st, sql, err)) < 0 || (rc = hv_store_vtab_register(st, err)) < 0 ||
+	    (rc = hv_store_exec(st, fixed_schema, err)) < 0 ||
 	    (rc = hv_store_exec(st, "BEGIN", err)) < 0 || (rc = hv_store_writer_start(st, err)) < 0)
 		goto fail;
 	st->writing = 1;
