@@ -595,6 +595,9 @@ int hv_store_open(const char *path, int writable, struct hv_store **out, struct 
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 2000);
+	/* The reader keeps one cursor per event table (store_read.c): a cache that holds their
+	 * paths (64 KiB pages) keeps each page read once; the default 2 MB makes them thrash. */
+	sqlite3_exec(st->db, "PRAGMA cache_size=-16384", NULL, NULL, NULL);
 	if ((rc = pragma_int(st, "PRAGMA application_id", &appid, err)) < 0 ||
 	    (rc = pragma_int(st, "PRAGMA user_version", &version, err)) < 0)
 		goto fail;

@@ -174,6 +174,13 @@ static void fill_row(struct hv_reader *rd, struct cursor *c)
 	for (unsigned i = 0; i < d->nfields; i++) {
 		int col = 4 + (int)i;
 		struct hv_value *v = &c->vals[i];
+		if (d->fields[i].kind == HV_FK_INT) {
+			/* the common case: one call; a 0 may also be NULL or text, so look closer */
+			v->p = NULL;
+			v->len = 0;
+			if ((v->i = sqlite3_column_int64(s, col)) != 0 || sqlite3_column_type(s, col) == SQLITE_INTEGER)
+				continue;
+		}
 		switch (sqlite3_column_type(s, col)) {
 		case SQLITE_TEXT:
 			v->p = sqlite3_column_text(s, col);
