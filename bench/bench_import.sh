@@ -35,6 +35,7 @@ DIR=${BENCH_DIR:-$(mktemp -d /tmp/hvtrace-bench.XXXXXX)}
 [ -n "${BENCH_DIR:-}" ] || trap 'rm -rf "$DIR"' EXIT
 mkdir -p "$DIR"
 TIME=/usr/bin/time
+. bench/timing.sh
 
 if ! command -v perf >/dev/null 2>&1 || ! perf record -q -e sched:sched_switch -o "$DIR/probe.data" -- true >/dev/null 2>&1; then
 	echo "skip - bench_import: perf cannot record sched tracepoints here (needs root and tracefs)"
@@ -72,9 +73,6 @@ cal_ev=$(samples "$DIR/cal.data")
 [ -n "$cal_ev" ] && [ "$cal_ev" -gt 0 ] || { echo "skip - bench_import: the calibration recording holds no samples"; exit 0; }
 
 # ---- measuring ----
-peak_kb() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1"; }
-cpu_s() { awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$1"; }
-wall_s() { sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$1" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'; }
 
 # timed LABEL-FILE COMMAND...: run under GNU time; sets T_WALL T_CPU T_KB
 timed() {
@@ -91,8 +89,6 @@ import_file() { # file -> I_WALL I_CPU I_KB I_N
 	I_N=$("$HVTRACE" sql "$DIR/b.db" "SELECT value FROM meta WHERE key = 'events'" 2>/dev/null | sed -n 2p)
 }
 
-rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (t <= 0) t = 0.01; printf "%.3f", n / t / 1e6 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) b = 0.01; printf "%.1f", a / b }'; }
 line() { # tool events wall cpu kb
 	printf "  %-22s %9d events %7.2f s wall %7.2f s CPU %8s M ev/s %8s M ev/s of CPU %6.0f MB peak\n" \
 		"$1" "$2" "$3" "$4" "$(rate "$2" "$3")" "$(rate "$2" "$4")" "$(awk -v k="$5" 'BEGIN { print k / 1024 }')"
