@@ -445,7 +445,7 @@ int hv_store_create(const char *path, unsigned flags, struct hv_store **out, str
 		goto fail;
 	snprintf(sql, sizeof sql,
 		 "PRAGMA page_size=65536; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-		 " PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;"
+		 " PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;"
 		 " PRAGMA application_id=%d; PRAGMA user_version=%d;",
 		 HV_STORE_APPLICATION_ID, HV_STORE_SCHEMA_VERSION);
 	if ((rc = hv_store_exec(st, sql, err)) < 0 || (rc = hv_store_vtab_register(st, err)) < 0 ||
