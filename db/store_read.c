@@ -98,6 +98,8 @@ static int build_query(const struct hv_store *st, int type, const struct hv_filt
 		len += (size_t)snprintf(sql + len, n - len, " AND ts >= ?1");
 	if (f && f->has_to && len < n)
 		len += (size_t)snprintf(sql + len, n - len, " AND ts <= ?2");
+	if (f && f->has_seq && len < n)
+		len += (size_t)snprintf(sql + len, n - len, " AND seq BETWEEN ?3 AND ?4");
 	if (len < n)
 		len += (size_t)snprintf(sql + len, n - len, " ORDER BY seq");
 	return len < n ? 0 : -1;
@@ -144,6 +146,10 @@ int hv_reader_open(struct hv_store *st, const struct hv_filter *f, struct hv_rea
 			sqlite3_bind_int64(c->stmt, 1, (int64_t)f->from);
 		if (f && f->has_to)
 			sqlite3_bind_int64(c->stmt, 2, (int64_t)f->to);
+		if (f && f->has_seq) {
+			sqlite3_bind_int64(c->stmt, 3, (int64_t)f->seq_from);
+			sqlite3_bind_int64(c->stmt, 4, (int64_t)f->seq_to);
+		}
 		int s = cursor_step(rd, c, err);
 		if (s < 0)
 			rc = s;
