@@ -124,6 +124,9 @@ if [ "$PYEV" -gt 0 ]; then
 	line "perf_export_sqlite.py" "$I_N" "$T_WALL" "$T_CPU" "$T_KB"
 	echo "  import / Python exporter: $(ratio "$T_WALL" "$I_WALL")x wall, $(ratio "$T_CPU" "$I_CPU")x CPU time"
 	PYR=$(ratio "$T_WALL" "$I_WALL")
+	PYRATE=$(rate "$I_N" "$T_WALL")
+	echo "  the ~$EVENTS import's rate / the exporter's rate: $(ratio "$(rate "$N" "$IW")" "$PYRATE")x" \
+		"(the small file weighs the import's fixed costs: creating every table, commit, fsync)"
 	rm -f "$DIR/py.data" "$DIR/py.db"
 fi
 

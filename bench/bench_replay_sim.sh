@@ -4,8 +4,8 @@
 #
 #   sh bench/bench_replay_sim.sh        (from the repo root, after `make`; `make bench` runs it)
 #
-# For two simulated durations of the built-in default scenario (BENCH_SIM_SHORT, default 5 s,
-# and BENCH_SIM_LONG, default 20 s: about 1.2 M and 4.6 M events), `hvtrace simulate
+# For two simulated durations of the built-in default scenario (BENCH_SIM_SHORT, default 10 s,
+# and BENCH_SIM_LONG, default 30 s: about 2.3 M and 6.9 M events), `hvtrace simulate
 # --perf-data` writes a perf.data file, `hvtrace import` reads it into a database, and
 # `hvtrace replay` checks that database (all monitors, derived tables written). Printed: events,
 # wall and CPU (user+sys) time, M events/s, peak RSS (/usr/bin/time -v) of import and replay,
@@ -14,8 +14,8 @@
 set -u
 BUILD=${BUILD:-build}
 HVTRACE=${HVTRACE:-$(pwd)/$BUILD/hvtrace}
-SHORT=${BENCH_SIM_SHORT:-5}
-LONG=${BENCH_SIM_LONG:-20}
+SHORT=${BENCH_SIM_SHORT:-10}
+LONG=${BENCH_SIM_LONG:-30}
 DIR=${BENCH_DIR:-$(mktemp -d /tmp/hvtrace-bench.XXXXXX)}
 [ -n "${BENCH_DIR:-}" ] || trap 'rm -rf "$DIR"' EXIT
 mkdir -p "$DIR"
