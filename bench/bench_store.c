@@ -134,5 +134,8 @@ int main(int argc, char **argv)
 	printf("  store write (append + commit):                     %10.0f events/s = %.2f x 1-column ceiling, %.2f x 8-column ceiling\n",
 	       w, w / c1, w / c8);
 	printf("  store read (seq-order merge of every table):       %10.0f events/s  (%ld read)\n", r, got);
+	printf("  target (issue 2): store write >= 0.60 x 1-column ceiling: %.2f (%s); SQLite itself reaches\n"
+	       "  %.2f on the 8-column table, whose explicit INTEGER PRIMARY KEY costs a b-tree seek per row\n",
+	       w / c1, w / c1 >= 0.6 ? "met" : "not met", c8 / c1);
 	return 0;
 }

@@ -60,9 +60,12 @@ static void json_str(FILE *f, const char *s)
 static void print_context(struct out *o, const struct hv_violation *v)
 {
 	int cpus[1] = { v->cpu };
-	struct hv_filter f = { .cpus = cpus, .ncpus = 1, .has_from = 1, .has_to = 1 };
+	struct hv_filter f = { .cpus = cpus, .ncpus = 1, .has_from = 1, .has_to = 1, .has_seq = 1 };
 	f.from = v->ctx_ts <= v->ts ? v->ctx_ts : v->ts;
 	f.to = v->ts;
+	/* the same events, found by their seq range (the rowids) instead of scanning every table */
+	f.seq_from = v->ctx_seq <= v->seq ? v->ctx_seq : v->seq;
+	f.seq_to = v->seq;
 	if (v->cpu < 0)
 		return;
 	for (int pass = 0, total = 0; pass < 2; pass++) {

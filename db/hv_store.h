@@ -131,6 +131,8 @@ struct hv_filter {
 	int ncpus;
 	int has_from, has_to;	/* ts bounds, inclusive */
 	uint64_t from, to;
+	int has_seq;		/* seq bounds, inclusive: a rowid range, no table scan */
+	uint64_t seq_from, seq_to;
 };
 
 struct hv_row {

@@ -17,10 +17,11 @@
 #define ORDER_MAX_ITEMS (1u << 20)
 #define ORDER_MAX_BYTES (256u << 20)
 
+/* 24 bytes: a round can hold hundreds of thousands of these. Equal timestamps keep their
+ * arrival order because the merge sort below is stable. */
 struct order_item {
 	uint64_t ts;
-	uint64_t n;		/* arrival number: equal timestamps keep file order */
-	uint64_t off;		/* payload offset in the arena */
+	uint32_t off;		/* payload offset in the arena (< ORDER_MAX_BYTES + one payload) */
 	uint32_t len;
 	int32_t cpu;
 	int32_t pid;
@@ -33,7 +34,6 @@ struct perf_order {
 	size_t runs_cap;
 	uint8_t *arena, *spare;
 	size_t alen, acap, spare_cap;
-	uint64_t arrivals;
 	uint64_t round_max, prev_round_max, last_emitted;
 	int have_prev, have_emitted;
 	uint64_t forced, went_back;
@@ -84,8 +84,7 @@ int perf_order_push(struct perf_order *o, uint64_t ts, int32_t cpu, int32_t pid,
 		return HV_E_NOMEM;
 	struct order_item *x = &o->it[o->nit++];
 	x->ts = ts;
-	x->n = o->arrivals++;
-	x->off = o->alen;
+	x->off = (uint32_t)o->alen;
 	x->len = len;
 	x->cpu = cpu;
 	x->pid = pid;
@@ -98,7 +97,7 @@ int perf_order_push(struct perf_order *o, uint64_t ts, int32_t cpu, int32_t pid,
 
 static int item_less(const struct order_item *x, const struct order_item *y)
 {
-	return x->ts < y->ts || (x->ts == y->ts && x->n < y->n);
+	return x->ts < y->ts;
 }
 
 /* Stable natural merge sort of o->it. A round holds one ascending run per ring-buffer drain
@@ -184,7 +183,7 @@ static int emit_upto(struct perf_reader *r, uint64_t bound, int use_bound, size_
 	for (size_t i = 0; i < rest; i++) {
 		struct order_item x = o->it[k + i];
 		memcpy(o->spare + pos, o->arena + x.off, x.len);
-		x.off = pos;
+		x.off = (uint32_t)pos;
 		pos += x.len;
 		o->it[i] = x;
 	}

@@ -119,10 +119,10 @@ int perf_compressed(struct perf_reader *r, const uint8_t *p, uint32_t n, uint64_
  * the process's memory does not grow with the file (the pages stay in the page cache). */
 static void release_input(struct perf_reader *r, uint64_t file_pos)
 {
-	const uint64_t step = 64u << 20;
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	const uint64_t step = 4u << 20;
 	if (file_pos < r->released + step)
 		return;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t upto = file_pos / page * page;
 	madvise((void *)(r->map + r->released), upto - r->released, MADV_DONTNEED);
 	r->released = upto;

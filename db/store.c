@@ -445,10 +445,11 @@ int hv_store_create(const char *path, unsigned flags, struct hv_store **out, str
 		goto fail;
 	snprintf(sql, sizeof sql,
 		 "PRAGMA page_size=65536; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-		 " PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;"
+		 " PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;"
 		 " PRAGMA application_id=%d; PRAGMA user_version=%d;",
 		 HV_STORE_APPLICATION_ID, HV_STORE_SCHEMA_VERSION);
-	if ((rc = hv_store_exec(st, sql, err)) < 0 || (rc = hv_store_exec(st, fixed_schema, err)) < 0 ||
+	if ((rc = hv_store_exec(st, sql, err)) < 0 || (rc = hv_store_vtab_register(st, err)) < 0 ||
+	    (rc = hv_store_exec(st, fixed_schema, err)) < 0 ||
 	    (rc = hv_store_exec(st, "BEGIN", err)) < 0 || (rc = hv_store_writer_start(st, err)) < 0)
 		goto fail;
 	st->writing = 1;
@@ -594,6 +595,9 @@ int hv_store_open(const char *path, int writable, struct hv_store **out, struct 
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 2000);
+	/* The reader keeps one cursor per event table (store_read.c): a cache that holds their
+	 * paths (64 KiB pages) keeps each page read once; the default 2 MB makes them thrash. */
+	sqlite3_exec(st->db, "PRAGMA cache_size=-16384", NULL, NULL, NULL);
 	if ((rc = pragma_int(st, "PRAGMA application_id", &appid, err)) < 0 ||
 	    (rc = pragma_int(st, "PRAGMA user_version", &version, err)) < 0)
 		goto fail;

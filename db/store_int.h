@@ -28,7 +28,7 @@ void hv_tmpdb_discard(struct hv_tmpdb *t);
 struct wbatch {
 	int type;
 	int nrows;
-	int64_t *ibuf;			/* rows_per_stmt * ncols cells */
+	int64_t *ibuf;			/* BATCH_ROWS * ncols cells */
 	uint32_t *lbuf;			/* lengths of text/blob cells (same shape); NULL if no text */
 	char *tbuf;			/* text arena; a text cell holds its offset here */
 	size_t tlen, tcap;
@@ -60,9 +60,9 @@ struct store_type {
 	uint64_t count;
 	int created;			/* table exists */
 	/* writer */
-	sqlite3_stmt *ins_multi, *ins_one;
+	sqlite3_stmt *ins;		/* INSERT INTO table SELECT * FROM its row source */
+	const struct wbatch *vbatch;	/* the batch the row source shows while ins runs */
 	int ncols;			/* 4 + nfields */
-	int rows_per_stmt;
 	struct wbatch *cur;		/* rows being filled by the producer */
 	struct wbatch *free;		/* spare batches (under wthread.mu) */
 	int has_text;
@@ -91,5 +91,9 @@ int hv_store_drain(struct hv_store *st, struct hv_err *err);
 void hv_store_writer_stop(struct hv_store *st);
 int hv_store_create_table(struct hv_store *st, struct store_type *t, struct hv_err *err);
 void hv_store_free_writer(struct store_type *t);
+/* The row-source virtual table (store_vtab.c): register the module at create; make a
+ * type's row source and its insert statement (t->ins). */
+int hv_store_vtab_register(struct hv_store *st, struct hv_err *err);
+int hv_store_vtab_insert(struct hv_store *st, struct store_type *t, int type, struct hv_err *err);
 
 #endif

@@ -98,6 +98,8 @@ static int build_query(const struct hv_store *st, int type, const struct hv_filt
 		len += (size_t)snprintf(sql + len, n - len, " AND ts >= ?1");
 	if (f && f->has_to && len < n)
 		len += (size_t)snprintf(sql + len, n - len, " AND ts <= ?2");
+	if (f && f->has_seq && len < n)
+		len += (size_t)snprintf(sql + len, n - len, " AND seq BETWEEN ?3 AND ?4");
 	if (len < n)
 		len += (size_t)snprintf(sql + len, n - len, " ORDER BY seq");
 	return len < n ? 0 : -1;
@@ -144,6 +146,10 @@ int hv_reader_open(struct hv_store *st, const struct hv_filter *f, struct hv_rea
 			sqlite3_bind_int64(c->stmt, 1, (int64_t)f->from);
 		if (f && f->has_to)
 			sqlite3_bind_int64(c->stmt, 2, (int64_t)f->to);
+		if (f && f->has_seq) {
+			sqlite3_bind_int64(c->stmt, 3, (int64_t)f->seq_from);
+			sqlite3_bind_int64(c->stmt, 4, (int64_t)f->seq_to);
+		}
 		int s = cursor_step(rd, c, err);
 		if (s < 0)
 			rc = s;
@@ -174,6 +180,13 @@ static void fill_row(struct hv_reader *rd, struct cursor *c)
 	for (unsigned i = 0; i < d->nfields; i++) {
 		int col = 4 + (int)i;
 		struct hv_value *v = &c->vals[i];
+		if (d->fields[i].kind == HV_FK_INT) {
+			/* the common case: one call; a 0 may also be NULL or text, so look closer */
+			v->p = NULL;
+			v->len = 0;
+			if ((v->i = sqlite3_column_int64(s, col)) != 0 || sqlite3_column_type(s, col) == SQLITE_INTEGER)
+				continue;
+		}
 		switch (sqlite3_column_type(s, col)) {
 		case SQLITE_TEXT:
 			v->p = sqlite3_column_text(s, col);

@@ -1,10 +1,11 @@
 /*
- * The store's bulk writer: buffered multi-row prepared inserts, run on a writer thread.
+ * The store's bulk writer: batched inserts, run on a writer thread.
  *
- * Each event type fills a batch of up to rows_per_stmt rows. A full batch goes to the
- * writer thread's FIFO queue, where one prepared `INSERT INTO t VALUES (...), (...), ...`
- * binds all its rows and runs once; the producer meanwhile fills a fresh batch. So an
- * importer decodes on one core while SQLite inserts on the other. Batches run in the order
+ * Each event type fills a batch of up to BATCH_ROWS rows. A full batch goes to the writer
+ * thread's FIFO queue, where one prepared `INSERT INTO t SELECT * FROM temp.hv_rows_<type>`
+ * reads all its rows through a virtual table over the batch (store_vtab.c) and runs once;
+ * the producer meanwhile fills a fresh batch. So an importer decodes on one core while
+ * SQLite inserts on the other. Batches run in the order
  * they were queued, by one thread, so the file's contents do not depend on timing.
  *
  * The producer's thread uses the SQLite connection only after hv_store_drain() has waited
@@ -26,9 +27,8 @@
 
 #include "store_int.h"
 
-#define MAX_ROWS_PER_STMT 128
-#define MAX_VARS 32000
-#define MAX_QUEUE 32
+#define BATCH_ROWS 1024
+#define MAX_QUEUE 16
 
 /* ---- batches ---- */
 
@@ -48,9 +48,9 @@ static struct wbatch *batch_new(const struct store_type *t, int type)
 	if (!b)
 		return NULL;
 	b->type = type;
-	b->ibuf = malloc(sizeof(int64_t) * (size_t)t->ncols * (size_t)t->rows_per_stmt);
+	b->ibuf = malloc(sizeof(int64_t) * (size_t)t->ncols * (size_t)BATCH_ROWS);
 	if (t->has_text)
-		b->lbuf = calloc((size_t)t->ncols * (size_t)t->rows_per_stmt, sizeof(uint32_t));
+		b->lbuf = calloc((size_t)t->ncols * (size_t)BATCH_ROWS, sizeof(uint32_t));
 	if (!b->ibuf || (t->has_text && !b->lbuf)) {
 		batch_free(b);
 		return NULL;
@@ -78,9 +78,8 @@ static struct wbatch *batch_get(struct hv_store *st, struct store_type *t, int t
 
 void hv_store_free_writer(struct store_type *t)
 {
-	sqlite3_finalize(t->ins_multi);
-	sqlite3_finalize(t->ins_one);
-	t->ins_multi = t->ins_one = NULL;
+	sqlite3_finalize(t->ins);
+	t->ins = NULL;
 	batch_free(t->cur);
 	t->cur = NULL;
 	while (t->free) {
@@ -90,31 +89,7 @@ void hv_store_free_writer(struct store_type *t)
 	}
 }
 
-/* ---- statements ---- */
-
-static int prepare_insert(struct hv_store *st, struct store_type *t, int rows, sqlite3_stmt **out,
-			  struct hv_err *err)
-{
-	size_t cap = strlen(t->table) + 64 + (size_t)rows * ((size_t)t->ncols * 2 + 4);
-	char *sql = malloc(cap);
-	if (!sql)
-		return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", st->path);
-	size_t len = (size_t)snprintf(sql, cap, "INSERT INTO \"%s\" VALUES ", t->table);
-	for (int r = 0; r < rows; r++) {
-		sql[len++] = r ? ',' : ' ';
-		sql[len++] = '(';
-		for (int c = 0; c < t->ncols; c++) {
-			if (c)
-				sql[len++] = ',';
-			sql[len++] = '?';
-		}
-		sql[len++] = ')';
-	}
-	sql[len] = 0;
-	int rc = sqlite3_prepare_v3(st->db, sql, (int)len + 1, SQLITE_PREPARE_PERSISTENT, out, NULL);
-	free(sql);
-	return rc == SQLITE_OK ? 0 : hv_sql_err(st, err, rc, "preparing insert");
-}
+/* ---- tables ---- */
 
 int hv_store_create_table(struct hv_store *st, struct store_type *t, struct hv_err *err)
 {
@@ -135,13 +110,7 @@ static int init_writer(struct hv_store *st, struct store_type *t, int type, stru
 	if (!t->created && (rc = hv_store_create_table(st, t, err)) < 0)
 		return rc;
 	t->ncols = 4 + t->def.nfields;
-	t->rows_per_stmt = MAX_VARS / t->ncols;
-	if (t->rows_per_stmt > MAX_ROWS_PER_STMT)
-		t->rows_per_stmt = MAX_ROWS_PER_STMT;
-	if (t->rows_per_stmt < 1)
-		return hv_err_set(err, HV_E_FORMAT, "%s: %s has too many fields", st->path, t->table);
-	if ((rc = prepare_insert(st, t, t->rows_per_stmt, &t->ins_multi, err)) < 0 ||
-	    (rc = prepare_insert(st, t, 1, &t->ins_one, err)) < 0)
+	if ((rc = hv_store_vtab_insert(st, t, type, err)) < 0)
 		return rc;
 	t->cur = batch_new(t, type);
 	if (!t->cur)
@@ -151,48 +120,14 @@ static int init_writer(struct hv_store *st, struct store_type *t, int type, stru
 
 /* ---- running a batch (writer thread, or the producer after a drain) ---- */
 
-static void bind_row(const struct store_type *t, const struct wbatch *b, sqlite3_stmt *s, int row, int first_param)
+/* One insert statement takes the whole batch through the row-source virtual table. */
+static int run_batch(struct hv_store *st, struct store_type *t, const struct wbatch *b, struct hv_err *err)
 {
-	const int64_t *cell = b->ibuf + (size_t)row * (size_t)t->ncols;
-	int p = first_param;
-	for (int c = 0; c < 4; c++)
-		sqlite3_bind_int64(s, p++, cell[c]);
-	for (unsigned f = 0; f < t->def.nfields; f++, p++) {
-		int kind = t->fields[f].kind;
-		if (kind == HV_FK_INT) {
-			sqlite3_bind_int64(s, p, cell[4 + f]);
-			continue;
-		}
-		uint32_t len = b->lbuf[(size_t)row * (size_t)t->ncols + 4 + f];
-		if (len == UINT32_MAX)
-			sqlite3_bind_null(s, p);
-		else if (kind == HV_FK_STR)
-			sqlite3_bind_text(s, p, b->tbuf + cell[4 + f], (int)len, SQLITE_STATIC);
-		else
-			sqlite3_bind_blob(s, p, b->tbuf + cell[4 + f], (int)len, SQLITE_STATIC);
-	}
-}
-
-static int run(struct hv_store *st, sqlite3_stmt *s, struct hv_err *err)
-{
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	t->vbatch = b;
+	int rc = sqlite3_step(t->ins);
+	sqlite3_reset(t->ins);
+	t->vbatch = NULL;
 	return rc == SQLITE_DONE ? 0 : hv_sql_err(st, err, rc, "insert");
-}
-
-static int run_batch(struct hv_store *st, const struct store_type *t, const struct wbatch *b, struct hv_err *err)
-{
-	int rc = 0;
-	if (b->nrows == t->rows_per_stmt) {
-		for (int r = 0; r < b->nrows; r++)
-			bind_row(t, b, t->ins_multi, r, 1 + r * t->ncols);
-		return run(st, t->ins_multi, err);
-	}
-	for (int r = 0; r < b->nrows && rc == 0; r++) {
-		bind_row(t, b, t->ins_one, r, 1);
-		rc = run(st, t->ins_one, err);
-	}
-	return rc;
 }
 
 /* ---- the writer thread ---- */
@@ -375,7 +310,7 @@ static struct store_type *row_begin(struct hv_store *st, int type, uint64_t ts, 
 	struct store_type *t = &st->types[type];
 	if (!t->cur && init_writer(st, t, type, err) < 0)
 		return NULL;
-	if (t->cur->nrows == t->rows_per_stmt && submit(st, t, type, err) < 0)
+	if (t->cur->nrows == BATCH_ROWS && submit(st, t, type, err) < 0)
 		return NULL;
 	int64_t *c = t->cur->ibuf + (size_t)t->cur->nrows * (size_t)t->ncols;
 	c[0] = (int64_t)(st->seq + 1);

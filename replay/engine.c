@@ -433,11 +433,13 @@ static void report(struct rp *rp, int mon, struct rp_obj obj, const char *state,
 	v.cpu = ev->cpu;
 	v.pid = ev->pid;
 	v.ctx_ts = ev->ts;
+	v.ctx_seq = ev->seq;
 	struct rp_cpu *c = ev->cpu >= 0 && ev->cpu < rp->ncpus ? &rp->cpus[ev->cpu] : NULL;
 	for (int k = 1, before = 0; c && k <= c->ring_n && before < 4; k++) {	/* 4th event before it */
 		int i = (c->ring_i + 8 - k) % 8;
 		if (c->ring_seq[i] < ev->seq) {
 			v.ctx_ts = c->ring_ts[i];
+			v.ctx_seq = c->ring_seq[i];
 			before++;
 		}
 	}

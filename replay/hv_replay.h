@@ -86,6 +86,7 @@ struct hv_violation {
 	uint64_t seq, ts;
 	int cpu, pid;
 	uint64_t ctx_ts;	/* ts of the 4th kvm event before it on the same CPU (context) */
+	uint64_t ctx_seq;	/* and its seq (the context is the seq range ctx_seq..seq) */
 	char msg[256];		/* what the model expected */
 };
 
