@@ -50,14 +50,12 @@ void hv_dem_action(struct hv_host *h, struct hv_vcpu *v)
 		hv_guest_do(h, v, GA_HCALL, -2, 0, HV_H_PUT_TERM_CHAR);
 		break;
 	default:
-		if (s->req == HV_H_IPI)
-			hv_guest_do(h, v, GA_IPI, target, 0, 0);
-		else if (s->req == HV_H_PROD)
+		/* the recorded hcall exited (an H_IPI found its target outside a guest thread,
+		 * an H_CONFER chose to yield): it exits again, whatever the host's state */
+		if (s->req == HV_H_PROD)
 			hv_guest_do(h, v, GA_PROD, target, 0, 0);
-		else if (s->req == HV_H_CONFER)
-			hv_guest_do(h, v, GA_CONFER, -2, 0, 0);
 		else
-			hv_guest_do(h, v, GA_HCALL, -2, 0, s->req);
+			hv_guest_do(h, v, GA_HCALL, s->req == HV_H_IPI ? target : -2, 0, s->req);
 	}
 }
 
