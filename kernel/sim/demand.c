@@ -136,8 +136,8 @@ static uint64_t next_kick(const struct hv_dem_vcpu *v, uint64_t after, uint64_t 
 /* With the run's kvmhv_cede: its naps (each a cede, then a wake in the guest unless it was
  * still napping at the exit) and the cede that ended it (outcome vcore exit, at the exit).
  * A wake is at the vcpu's next kvmhv_kick (interrupt, IPI, H_PROD) when there is one, else
- * (the decrementer) spread evenly; a cede before a known wake halfway, the last one three
- * quarters in. Returns -1 when the counts do not fit the run's flags. */
+ * (the decrementer) spread evenly; a cede halfway to the next known wake, or to the exit
+ * (closest to the simulator's own traces, tests/py/test_whatif.py). Returns -1 when the counts do not fit the run's flags. */
 static int place_run(struct hv_dem_vcpu *v, const struct hv_dem_run *r)
 {
 	int vexit = r->co && r->n_cedes > 0 && r->outcome == HV_CEDE_VCORE_EXIT;
@@ -156,7 +156,8 @@ static int place_run(struct hv_dem_vcpu *v, const struct hv_dem_run *r)
 			at = k ? k : t + (e - t) / (uint64_t)(left + 1);
 			end_idle(v, at);
 		} else {
-			at = k && left > 1 ? t + (k - t) / 2 : t + (e - t) * 3 / 4;
+			uint64_t until = k && left > 1 ? k : e;
+			at = t + (until - t) / 2;
 			v->acc += at - t;
 			cede_at(v, at);
 		}
