@@ -9,7 +9,9 @@
  *     the exit when its cede ended the run (trap 0), else three quarters into the run (it
  *     napped while its siblings ran until the run was pulled out); the idle lasts until the
  *     vcpu is next entered not ceded (or, entered ceded and exited not ceded, until the
- *     middle of that run: it woke inside);
+ *     middle of that run: it woke inside); where the trace has kvmhv_cede (and kvmhv_kick),
+ *     each run's naps, in-guest wake-ups and ending cede are steps of their own instead
+ *     (place_run);
  *   - a virtual-mode hcall (kvm_hcall_enter/exit in the vcpu's task): step HCALL with its
  *     number, gpr4 (the target of H_IPI / H_PROD / H_CONFER) and host time; when it went on
  *     to userspace (kvm_userspace_exit -> next KVM_RUN), that time is the step's user_ns;

@@ -4,6 +4,7 @@
  * execute the step's guest time (across however many host preemptions), then do its action
  * through the same guest code as the random behaviour (hv_guest_do): H_CEDE with the
  * recorded idle time as the decrementer, H_IPI / H_PROD / H_CONFER to the recorded target,
+ * (a recorded virtual-mode H_IPI / H_CONFER exits again, whatever the host's state),
  * another hcall (completed in the kernel, or in userspace for the recorded time), an HPT
  * fault with its recorded host time, or an exit to userspace. A vcpu starts at its first
  * recorded KVM_RUN and, with its steps used up, cedes until the end. Random external
