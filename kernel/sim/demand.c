@@ -9,7 +9,9 @@
  *     the exit when its cede ended the run (trap 0), else three quarters into the run (it
  *     napped while its siblings ran until the run was pulled out); the idle lasts until the
  *     vcpu is next entered not ceded (or, entered ceded and exited not ceded, until the
- *     middle of that run: it woke inside);
+ *     middle of that run: it woke inside); where the trace has kvmhv_cede (and kvmhv_kick),
+ *     each run's naps, in-guest wake-ups and ending cede are steps of their own instead
+ *     (place_run);
  *   - a virtual-mode hcall (kvm_hcall_enter/exit in the vcpu's task): step HCALL with its
  *     number, gpr4 (the target of H_IPI / H_PROD / H_CONFER) and host time; when it went on
  *     to userspace (kvm_userspace_exit -> next KVM_RUN), that time is the step's user_ns;
@@ -89,6 +91,105 @@ static void end_idle(struct hv_dem_vcpu *v, uint64_t at)
 		v->steps[v->n - 1].ns = at > v->idle_start ? at - v->idle_start : 1;
 }
 
+/* A cede at `at` after the guest time accumulated so far: idle from then on. */
+static void cede_at(struct hv_dem_vcpu *v, uint64_t at)
+{
+	if (!push(v, HV_DEM_CEDE))
+		return;
+	v->steps[v->n - 1].ns = HV_DEM_FOREVER;
+	v->idle = 1;
+	v->idle_start = at;
+}
+
+/* Stock events only: cede points estimated (whatif.h, the header of this file). */
+static void estimate_run(struct hv_dem_vcpu *v, const struct hv_dem_run *r)
+{
+	uint64_t from = r->start, end = r->end;
+	if (v->idle) {
+		if (r->ci && r->co)
+			return;			/* entered napping, still idle */
+		from = r->ci ? r->start + (end - r->start) / 2 : r->start;
+		end_idle(v, from);
+	} else if (!v->n && !v->acc && r->ci) {
+		/* first sight: entered ceded (idle before the trace) */
+		if (r->co)
+			return;
+		from = r->start + (end - r->start) / 2;
+	}
+	/* Ceded at the exit: a thread whose cede ended the run (trap 0) ceded at its end; one
+	 * pulled out napping (doorbell, HDEC...) ceded at an unknown time: take three quarters
+	 * in (closest to the simulator's own traces, tests/py/test_whatif.py). */
+	uint64_t upto = r->co && r->trap > 0 ? from + (end - from) * 3 / 4 : end;
+	v->acc += upto - from;
+	if (r->co && r->trap >= 0)
+		cede_at(v, upto);
+}
+
+/* The first kvmhv_kick for the vcpu in (after, before), or 0. */
+static uint64_t next_kick(const struct hv_dem_vcpu *v, uint64_t after, uint64_t before)
+{
+	uint64_t best = 0;
+	for (int i = 0; i < v->nkicks; i++)
+		if (v->kicks[i] > after && v->kicks[i] < before && (!best || v->kicks[i] < best))
+			best = v->kicks[i];
+	return best;
+}
+
+/* With the run's kvmhv_cede: its naps (each a cede, then a wake in the guest unless it was
+ * still napping at the exit) and the cede that ended it (outcome vcore exit, at the exit).
+ * A wake is at the vcpu's next kvmhv_kick (interrupt, IPI, H_PROD) when there is one, else
+ * (the decrementer) spread evenly; a cede halfway to the next known wake, or to the exit
+ * (closest to the simulator's own traces, tests/py/test_whatif.py). Returns -1 when the counts do not fit the run's flags. */
+static int place_run(struct hv_dem_vcpu *v, const struct hv_dem_run *r)
+{
+	int vexit = r->co && r->n_cedes > 0 && r->outcome == HV_CEDE_VCORE_EXIT;
+	int wakes = r->n_naps + vexit + r->ci - r->co;
+	if (wakes < 0 || r->trap < 0)
+		return -1;
+	if (r->ci && !v->idle)
+		cede_at(v, r->start);	/* ceded unseen (or before the trace) */
+	else if (!r->ci)
+		end_idle(v, r->start);
+	int nap = r->ci;
+	uint64_t t = r->start, e = r->end;
+	for (int left = wakes + r->n_naps; left > 0; left--) {
+		uint64_t k = next_kick(v, t, e), at;
+		if (nap) {
+			at = k ? k : t + (e - t) / (uint64_t)(left + 1);
+			end_idle(v, at);
+		} else {
+			uint64_t until = k && left > 1 ? k : e;
+			at = t + (until - t) / 2;
+			v->acc += at - t;
+			cede_at(v, at);
+		}
+		t = at;
+		nap = !nap;
+	}
+	if (!nap) {
+		v->acc += e - t;
+		if (vexit)
+			cede_at(v, e);
+	}
+	return 0;
+}
+
+/* The held run, with what its kvmhv_cede said (if the trace has them). */
+static void flush_run(struct dx *x, struct hv_dem_vcpu *v)
+{
+	struct hv_dem_run *r = &v->pend;
+	if (!r->valid)
+		return;
+	r->valid = 0;
+	if (!x->d->exact_cedes || place_run(v, r) < 0)
+		estimate_run(v, r);
+	int k = 0;
+	for (int i = 0; i < v->nkicks; i++)
+		if (v->kicks[i] > r->end)
+			v->kicks[k++] = v->kicks[i];
+	v->nkicks = k;
+}
+
 static void on_run(void *ctx, int vm, int id, uint64_t start, uint64_t end, int trap, int ci, int co)
 {
 	struct dx *x = ctx;
@@ -96,29 +197,34 @@ static void on_run(void *ctx, int vm, int id, uint64_t start, uint64_t end, int 
 	if (!v)
 		return;
 	seen(x, v, start);
-	uint64_t from = start;
-	if (v->idle) {
-		if (ci && co)
-			return;			/* entered napping, still idle */
-		from = ci ? start + (end - start) / 2 : start;
-		end_idle(v, from);
-	} else if (!v->n && !v->acc && ci) {
-		/* first sight: entered ceded (idle before the trace) */
-		if (co)
-			return;
-		from = start + (end - start) / 2;
-	}
-	/* Ceded at the exit: a thread whose cede ended the run (trap 0) ceded at its end; one
-	 * pulled out napping (doorbell, HDEC...) ceded at an unknown time: take three quarters
-	 * in (closest to the simulator's own traces, tests/py/test_whatif.py). */
-	uint64_t upto = co && trap > 0 ? from + (end - from) * 3 / 4 : end;
-	v->acc += upto - from;
-	if (co && trap >= 0) {
-		push(v, HV_DEM_CEDE);
-		v->steps[v->n - 1].ns = HV_DEM_FOREVER;
-		v->idle = 1;
-		v->idle_start = upto;
-	}
+	flush_run(x, v);
+	v->pend = (struct hv_dem_run){ .start = start, .end = end, .trap = trap, .ci = ci, .co = co,
+				       .valid = 1 };
+}
+
+static void on_cede(void *ctx, int vm, int id, uint64_t ts, int n_cedes, int n_naps, int outcome)
+{
+	struct dx *x = ctx;
+	struct hv_dem_vcpu *v = dv(x, vm, id);
+	if (!v || !v->pend.valid || v->pend.end > ts)
+		return;
+	v->pend.n_cedes = n_cedes;
+	v->pend.n_naps = n_naps;
+	v->pend.outcome = outcome;
+	flush_run(x, v);
+}
+
+static void on_kick(void *ctx, int vm, int id, uint64_t ts, int source)
+{
+	struct dx *x = ctx;
+	struct hv_dem_vcpu *v = dv(x, vm, id);
+	if (!v || source == HV_KICK_DEC_TIMER || source == HV_KICK_NEW_RUNNABLE)
+		return;
+	if (v->nkicks == (int)(sizeof v->kicks / sizeof v->kicks[0]))
+		memmove(v->kicks, v->kicks + 1, sizeof v->kicks - sizeof v->kicks[0]);
+	else
+		v->nkicks++;
+	v->kicks[v->nkicks - 1] = ts;
 }
 
 static void on_host(void *ctx, int vm, int id, int kind, uint64_t req, uint64_t arg, int ret,
@@ -129,6 +235,7 @@ static void on_host(void *ctx, int vm, int id, int kind, uint64_t req, uint64_t 
 	if (!v)
 		return;
 	seen(x, v, start);
+	flush_run(x, v);
 	end_idle(v, start);
 	struct hv_dem_step *last = v->n ? &v->steps[v->n - 1] : NULL;
 	if (kind == HV_HOST_USER && last && !v->acc && last->kind == HV_DEM_HCALL && !last->user_ns &&
@@ -234,6 +341,13 @@ static void declare_vms(struct hv_store *st, struct dx *x)
 	}
 }
 
+static void flush_all(struct dx *x)
+{
+	for (int i = 0; i < x->d->nvms; i++)
+		for (int k = 0; k < x->d->vms[i].nvcpus; k++)
+			flush_run(x, &x->d->vms[i].v[k]);
+}
+
 static void finish_load(struct dx *x)
 {
 	struct hv_demand *d = x->d;
@@ -258,7 +372,7 @@ static int extract(struct hv_store *st, struct hv_demand *d, struct dx *x, struc
 	if (rc < 0)
 		return rc;
 	struct hv_ivl_cb cb[2] = { { .ctx = x, .run = on_run, .host = on_host, .kvm_run = on_kvm_run,
-				     .task_run = on_task } };
+				     .task_run = on_task, .cede = on_cede, .kick = on_kick } };
 	/* pass 1: the span only (t0 is needed for start times); pass 2: everything */
 	struct hv_ivl *probe = hv_ivl_new(NULL, 0, 1);
 	if (!probe)
@@ -266,6 +380,7 @@ static int extract(struct hv_store *st, struct hv_demand *d, struct dx *x, struc
 	rc = hv_ivl_read_store(probe, st, &d->t0, &d->t1, err);
 	int vcpus_seen = (int)hv_ivl_count(probe, HV_EV_KVM_GUEST_ENTER) + (int)hv_ivl_count(probe, HV_EV_KVMPPC_RUN_VCPU_ENTER);
 	d->run_core_events = hv_ivl_count(probe, HV_EV_KVMPPC_RUN_CORE);
+	d->exact_cedes = hv_ivl_count(probe, HV_EV_KVMHV_CEDE) > 0;
 	hv_ivl_free(probe);
 	if (rc < 0)
 		return rc;
@@ -289,6 +404,7 @@ static int extract(struct hv_store *st, struct hv_demand *d, struct dx *x, struc
 	rc = hv_ivl_read_store(x->iv, st, &t0, &t1, err);
 	if (rc == 0) {
 		hv_ivl_finish(x->iv, d->t1);
+		flush_all(x);
 		hv_mx_result(mx, &d->recorded);
 		d->kvm_events = hv_ivl_count(x->iv, HV_EV_KVM_GUEST_EXIT);
 		for (int i = 0; i < hv_ivl_nvms(x->iv) && i < d->nvms; i++) {

@@ -96,8 +96,8 @@ void hv_guest_do(struct hv_host *h, struct hv_vcpu *v, int act, int target, uint
 		else
 			hv_env_guest_run(h, v);
 		return;
-	case GA_HCALL:
-		exit_for(h, v, HV_TRAP_SYSCALL, req, 0);
+	case GA_HCALL:	/* with a target: a recorded virtual-mode H_IPI / H_CONFER */
+		exit_for(h, v, HV_TRAP_SYSCALL, req, target >= 0 ? (uint64_t)target : 0);
 		return;
 	case GA_FAULT:
 		v->pc = 0x100be0f4ULL;

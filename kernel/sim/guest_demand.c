@@ -4,6 +4,7 @@
  * execute the step's guest time (across however many host preemptions), then do its action
  * through the same guest code as the random behaviour (hv_guest_do): H_CEDE with the
  * recorded idle time as the decrementer, H_IPI / H_PROD / H_CONFER to the recorded target,
+ * (a recorded virtual-mode H_IPI / H_CONFER exits again, whatever the host's state),
  * another hcall (completed in the kernel, or in userspace for the recorded time), an HPT
  * fault with its recorded host time, or an exit to userspace. A vcpu starts at its first
  * recorded KVM_RUN and, with its steps used up, cedes until the end. Random external
@@ -50,14 +51,12 @@ void hv_dem_action(struct hv_host *h, struct hv_vcpu *v)
 		hv_guest_do(h, v, GA_HCALL, -2, 0, HV_H_PUT_TERM_CHAR);
 		break;
 	default:
-		if (s->req == HV_H_IPI)
-			hv_guest_do(h, v, GA_IPI, target, 0, 0);
-		else if (s->req == HV_H_PROD)
+		/* the recorded hcall exited (an H_IPI found its target outside a guest thread,
+		 * an H_CONFER chose to yield): it exits again, whatever the host's state */
+		if (s->req == HV_H_PROD)
 			hv_guest_do(h, v, GA_PROD, target, 0, 0);
-		else if (s->req == HV_H_CONFER)
-			hv_guest_do(h, v, GA_CONFER, -2, 0, 0);
 		else
-			hv_guest_do(h, v, GA_HCALL, -2, 0, s->req);
+			hv_guest_do(h, v, GA_HCALL, s->req == HV_H_IPI ? target : -2, 0, s->req);
 	}
 }
 

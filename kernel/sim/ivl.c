@@ -414,6 +414,15 @@ static void host_end(struct hv_ivl *iv, int vm, int id, uint64_t *start, int kin
 	*start = NIL;
 }
 
+/* The VM declared with this lpid (hv_ivl_add_vm_lpid), or -1. */
+static int vm_of_lpid(const struct hv_ivl *iv, uint32_t lpid)
+{
+	for (int i = 0; lpid && i < iv->nvms; i++)
+		if (iv->lpid[i] == lpid)
+			return i;
+	return -1;
+}
+
 int hv_ivl_event(struct hv_ivl *iv, int id, uint64_t ts, int32_t cpu, int32_t pid,
 		 const struct hv_value *f)
 {
@@ -478,15 +487,22 @@ int hv_ivl_event(struct hv_ivl *iv, int id, uint64_t ts, int32_t cpu, int32_t pi
 		break;
 	case HV_EV_KVMHV_VCPU_PLACE: {
 		struct ivl_cpu *c = cpu_of(iv, cpu);
-		uint32_t lpid = (uint32_t)f[HV_F_KVMHV_VCPU_PLACE_LPID].i;
-		for (int i = 0; c && i < iv->nvms; i++)
-			if (iv->lpid[i] && iv->lpid[i] == lpid) {
-				c->place_vm = i;
-				c->place_id = (int)f[HV_F_KVMHV_VCPU_PLACE_VCPU_ID].i;
-				c->place_late = f[HV_F_KVMHV_VCPU_PLACE_LATE_JOIN].i != 0;
-			}
+		if (c && (vm = vm_of_lpid(iv, (uint32_t)f[HV_F_KVMHV_VCPU_PLACE_LPID].i)) >= 0) {
+			c->place_vm = vm;
+			c->place_id = (int)f[HV_F_KVMHV_VCPU_PLACE_VCPU_ID].i;
+			c->place_late = f[HV_F_KVMHV_VCPU_PLACE_LATE_JOIN].i != 0;
+		}
 		break;
 	}
+	case HV_EV_KVMHV_CEDE:
+		if ((vm = vm_of_lpid(iv, (uint32_t)f[HV_F_KVMHV_CEDE_LPID].i)) >= 0)
+			EACH_CB(iv, cede, vm, (int)f[HV_F_KVMHV_CEDE_VCPU_ID].i, ts, (int)f[HV_F_KVMHV_CEDE_N_CEDES].i,
+				(int)f[HV_F_KVMHV_CEDE_N_NAPS].i, (int)f[HV_F_KVMHV_CEDE_OUTCOME].i);
+		break;
+	case HV_EV_KVMHV_KICK:
+		if ((vm = vm_of_lpid(iv, (uint32_t)f[HV_F_KVMHV_KICK_LPID].i)) >= 0)
+			EACH_CB(iv, kick, vm, (int)f[HV_F_KVMHV_KICK_VCPU_ID].i, ts, (int)f[HV_F_KVMHV_KICK_SOURCE].i);
+		break;
 	case HV_EV_SCHED_SWITCH:
 		sched_switch(iv, ts, cpu, (int32_t)f[HV_F_SCHED_SWITCH_PREV_PID].i,
 			     (int32_t)f[HV_F_SCHED_SWITCH_NEXT_PID].i);
@@ -533,6 +549,7 @@ static const int stock_ids[] = {
 	HV_EV_KVM_HCALL_ENTER, HV_EV_KVM_HCALL_EXIT, HV_EV_KVMPPC_RUN_CORE, HV_EV_KVMPPC_RUN_VCPU_ENTER,
 	HV_EV_KVMPPC_RUN_VCPU_EXIT, HV_EV_KVM_USERSPACE_EXIT, HV_EV_SCHED_SWITCH,
 	HV_EV_KVMHV_VCPU_PLACE,	/* optional: exact VM attribution where recorded */
+	HV_EV_KVMHV_CEDE, HV_EV_KVMHV_KICK,	/* optional: cedes and in-guest wake-ups */
 };
 #define NSTOCK (int)(sizeof stock_ids / sizeof stock_ids[0])
 
@@ -584,9 +601,11 @@ int hv_ivl_read_store(struct hv_ivl *iv, struct hv_store *st, uint64_t *t0, uint
 		const struct hv_event_def *want = &hv_events[stock_ids[k]];
 		for (unsigned i = 0; i < want->nfields; i++)
 			vals[i] = map[k].col[i] >= 0 ? row->v[map[k].col[i]] : (struct hv_value){ 0, NULL, 0 };
-		if (*t0 == NIL)
-			*t0 = row->ts;
-		*t1 = row->ts;
+		if (stock_ids[k] != HV_EV_KVMHV_CEDE && stock_ids[k] != HV_EV_KVMHV_KICK) {
+			if (*t0 == NIL)
+				*t0 = row->ts;	/* the span: stock events and placements */
+			*t1 = row->ts;
+		}
 		hv_ivl_event(iv, stock_ids[k], row->ts, row->cpu, row->pid, vals);
 	}
 	hv_reader_close(rd);

@@ -12,7 +12,8 @@
  *    task runs (sched_switch). Piggybacked vcpus are given to a VM whose vcpu of that id is
  *    runnable and not in the guest, continuing the previous entry's vcore first, then the
  *    runner's VM (or, where the trace has hvtrace's kvmhv_vcpu_place events, by their
- *    lpid); a vcore group is (VM, vcpu_id / smt_mode).
+ *    lpid); a vcore group is (VM, vcpu_id / smt_mode). Where the trace has hvtrace's
+ *    kvmhv_cede and kvmhv_kick events, they are handed on as they are (demand.c uses them).
  *  - metrics.c: the metrics of one run, from intervals clipped to [t0, t1].
  *  - demand.c: each vcpu's demand (a sequence of steps) and the host's shape (from meta).
  *  - guest_demand.c / whatif.c: the demand-driven guest behaviour and the per-setting runner.
@@ -42,6 +43,11 @@ struct hv_ivl_cb {
 		     uint64_t start, uint64_t end);
 	void (*kvm_run)(void *ctx, int vm, int vcpu, uint64_t ts);	/* kvmppc_run_vcpu_enter */
 	void (*task_run)(void *ctx, int32_t pid, uint64_t start, uint64_t end);	/* not a vcpu task */
+	/* hvtrace's decision events, where recorded (VM by lpid): kvmhv_cede right after the
+	 * kvm_guest_exit of the run it reports on (its H_CEDEs, naps, the last outcome), and
+	 * kvmhv_kick (an interrupt, IPI or H_PROD for the vcpu: wakes it if it naps in the guest) */
+	void (*cede)(void *ctx, int vm, int vcpu, uint64_t ts, int n_cedes, int n_naps, int outcome);
+	void (*kick)(void *ctx, int vm, int vcpu, uint64_t ts, int source);
 };
 
 #define HV_IVL_MAX_VMS 64
@@ -115,6 +121,12 @@ struct hv_dem_vcpu {
 	/* extraction state */
 	uint64_t acc, idle_start, last_ts;
 	int idle, seen;
+	struct hv_dem_run {	/* the last run, held until its kvmhv_cede (if any) has been seen */
+		uint64_t start, end;
+		int trap, ci, co, valid, n_cedes, n_naps, outcome;
+	} pend;
+	uint64_t kicks[32];	/* kvmhv_kick times not yet matched to a run */
+	int nkicks;
 };
 
 struct hv_dem_vm {
@@ -132,6 +144,7 @@ struct hv_demand {
 	uint32_t hz;
 	uint64_t t0, t1;
 	uint64_t run_core_events, kvm_events;
+	int exact_cedes;	/* the trace has kvmhv_cede: cedes and in-guest wake-ups placed by it */
 	int nvms;
 	struct hv_dem_vm vms[HV_IVL_MAX_VMS];
 	int nload;		/* host tasks (not vcpus) that ran */

@@ -2,8 +2,9 @@
 
 On the built-in default scenario (0.5 s): rows ordered and labelled (recorded, baseline,
 each setting in the order given, the baseline-vs-recorded difference), the baseline within
-its stated tolerance of the recorded metrics (throughput and core utilisation 5%, split
-shares 5 points; exits/s within 15%: the known gap of kernel/sim/README.md), no split under
+its stated tolerance of the recorded metrics (throughput, core utilisation and exits/s 5%,
+split shares 5 points; the trace's kvmhv_cede / kvmhv_kick place cedes and in-guest
+wake-ups, kernel/sim/README.md), no split under
 dynamic_mt_modes=0, no 4-way under 2, the recorded row equal to SQL on the events, the
 `whatif` table equal to the --json rows; bad options and inputs exit 2 naming them; the real
 POWER8 recording replays (split modes do not apply: one thread per core), the POWER9 one is
@@ -47,12 +48,11 @@ def test_rows_ordered_and_labelled(result):
 
 def test_baseline_reproduces_recorded(result):
     rec, base, diff = result["rows"][0], result["rows"][1], result["rows"][-1]
-    for k in ("throughput", "core_util"):
+    for k in ("throughput", "core_util", "exits_per_s"):
         assert abs(base[k] - rec[k]) <= 0.05 * rec[k], (k, base[k], rec[k])
         assert diff[k] == pytest.approx((base[k] - rec[k]) / rec[k], abs=1e-5)
     for k in ("share_whole", "share_2way", "share_4way"):
         assert abs(base[k] - rec[k]) <= 0.05, (k, base[k], rec[k])
-    assert abs(base["exits_per_s"] - rec["exits_per_s"]) <= 0.15 * rec["exits_per_s"]
     assert result["tolerance"] == {"relative": 0.05, "share_points": 0.05}
 
 
