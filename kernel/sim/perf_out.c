@@ -64,10 +64,10 @@ int hv_sim_perf_open(const struct hv_sim *s, const struct hv_scenario *sc, const
 		return rc;
 	struct facts f = { w, o->big_endian };
 	rc = hv_sim_meta_each(s, sc, perf_meta, &f);
-	for (int i = 0; rc == 0 && i < hv_sim_ntasks(s); i++) {
+	for (int i = 0; rc == 0 && i < hv_sim_named_tasks(s); i++) {
 		int32_t pid, tgid;
-		const char *comm;
-		hv_sim_task(s, i, &pid, &tgid, &comm);
+		char comm[16];
+		hv_sim_named_task(s, i, &pid, &tgid, comm, sizeof comm);
 		rc = hv_perfw_comm(w, tgid, pid, comm, 0, err);
 	}
 	if (rc < 0) {

@@ -344,6 +344,23 @@ void hv_sim_task(const struct hv_sim *s, int i, int32_t *pid, int32_t *tgid, con
 	*comm = s->h.tasks[i].comm;
 }
 
+/* The tasks a recording names: the simulated ones, then each VM's VMM process leader
+ * (pid = tgid, "qemu-<vm name>"), which never runs here but owns the vcpu threads. */
+int hv_sim_named_tasks(const struct hv_sim *s) { return s->h.ntasks + s->h.nvms; }
+
+void hv_sim_named_task(const struct hv_sim *s, int i, int32_t *pid, int32_t *tgid, char *comm, size_t n)
+{
+	if (i < s->h.ntasks) {
+		const char *c;
+		hv_sim_task(s, i, pid, tgid, &c);
+		snprintf(comm, n, "%s", c);
+		return;
+	}
+	const struct hv_vm *vm = &s->h.vms[i - s->h.ntasks];
+	*pid = *tgid = vm->tgid;
+	snprintf(comm, n, "qemu-%.10s", vm->name);
+}
+
 void hv_sim_vm_info(const struct hv_sim *s, int i, uint32_t *lpid, int32_t *tgid,
 		    const char **name, int *vcpus, int *smt)
 {

@@ -86,6 +86,8 @@ void hv_sim_destroy(struct hv_sim *s);
 /* Task (pid, tgid, comm) list, for the store's task table. */
 int hv_sim_ntasks(const struct hv_sim *s);
 void hv_sim_task(const struct hv_sim *s, int i, int32_t *pid, int32_t *tgid, const char **comm);
+int hv_sim_named_tasks(const struct hv_sim *s);
+void hv_sim_named_task(const struct hv_sim *s, int i, int32_t *pid, int32_t *tgid, char *comm, size_t n);
 /* Describe the VMs, for meta: lpid, tgid, name, vcpus, smt. */
 int hv_sim_nvms(const struct hv_sim *s);
 void hv_sim_vm_info(const struct hv_sim *s, int i, uint32_t *lpid, int32_t *tgid,

@@ -161,10 +161,10 @@ int hv_sim_write_meta(const struct hv_sim *s, const struct hv_scenario *sc, stru
 	struct hv_err *err = errp;
 	struct store_meta sm = { st, err };
 	int rc = hv_sim_meta_each(s, sc, store_meta, &sm) < 0 ? -1 : 0;
-	for (int i = 0; i < hv_sim_ntasks(s); i++) {
+	for (int i = 0; i < hv_sim_named_tasks(s); i++) {
 		int32_t pid, tgid;
-		const char *comm;
-		hv_sim_task(s, i, &pid, &tgid, &comm);
+		char comm[16];
+		hv_sim_named_task(s, i, &pid, &tgid, comm, sizeof comm);
 		rc |= hv_store_set_task(st, pid, tgid, comm, 0, err);
 	}
 	return rc ? -1 : 0;
