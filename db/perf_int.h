@@ -166,6 +166,10 @@ void perf_sample_cpu_pid(const struct perf_reader *r, const struct perf_sample *
 int perf_parse_id_trailer(struct perf_reader *r, const uint8_t *p, uint32_t n, uint32_t body,
 			  struct perf_sample *s);
 
+/* Mapped input is let go in steps of this many bytes (perf_records.c behind the reading
+ * position, perf_order.c behind the merge cursors), so the mapping's resident pages stay bounded. */
+#define PERF_RELEASE_STEP (1u << 20)
+
 /* perf_order.c */
 struct perf_order *perf_order_new(void);
 void perf_order_free(struct perf_order *o);

@@ -11,9 +11,9 @@
  * times do not decrease (one ring-buffer drain, typically), kept as a byte range of the input
  * with a cursor. A flush is a k-way merge of the runs' cursors through a heap keyed by
  * (time, run), which is the stable sort of the samples by time. Records in the mapped file
- * are read back from the mapping, whose pages behind each cursor are let go as the merge
- * advances, so memory does not grow with the size of a round (and so not with the length of
- * the recording): a few hundred bytes per run. Records that are not in the mapped file (the
+ * are read back from the mapping, whose pages behind each cursor are let go every
+ * PERF_RELEASE_STEP bytes of merging, so memory does not grow with the size of a round (and
+ * so not with the length of the recording): a few hundred bytes per run. Records that are not in the mapped file (the
  * output of COMPRESSED records) are copied whole into an arena, compacted at each flush.
  * Files without round markers (or with huge rounds) are flushed oldest-half first once the
  * queue passes a limit, counted in stats as perf.order_forced_flush.
@@ -26,7 +26,6 @@
 
 #define ORDER_MAX_ITEMS (1u << 20)
 #define ORDER_MAX_BYTES (256u << 20)
-#define RELEASE_STEP (4u << 20)	/* let go of merged mapped input every this many bytes */
 
 struct order_run {
 	uint64_t cur, end;	/* next record and end of the run, offsets in the file or arena */
@@ -247,7 +246,7 @@ static int emit_upto(struct perf_reader *r, uint64_t bound, int use_bound, size_
 		else
 			o->heap[0] = o->heap[--n];
 		heap_down(o, n, 0);
-		if ((merged += size) >= RELEASE_STEP) {
+		if ((merged += size) >= PERF_RELEASE_STEP) {
 			release_runs(r);
 			merged = 0;
 		}
