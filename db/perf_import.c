@@ -153,15 +153,15 @@ static int rec_sample(struct perf_reader *r, const uint8_t *p, uint32_t n, uint6
 	if (!r->have_tracing)
 		return hv_err_set(err, HV_E_CORRUPT, "%s: offset %llu: tracepoint sample before any tracing data",
 				  r->path, (unsigned long long)off);
-	int32_t cpu = s.has_cpu ? (int32_t)s.cpu : -1;
-	int32_t pid = s.has_tid ? (int32_t)s.tid : (s.raw_size >= 8 ? (int32_t)pr32(r->swap, s.raw + 4) : -1);
+	int32_t cpu, pid;
+	perf_sample_cpu_pid(r, &s, &cpu, &pid);
 	if (cpu >= 0 && cpu < MAX_CPUS)
 		X(r)->last_ts[cpu] = s.time;
 	if (!X(r)->first_ts || s.time < X(r)->first_ts)
 		X(r)->first_ts = s.time;
 	if (s.time > X(r)->max_ts)
 		X(r)->max_ts = s.time;
-	if (perf_order_push(r->order, s.time, cpu, pid, s.raw, s.raw_size) < 0)
+	if (perf_order_push(r, p, n, &s) < 0)
 		return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", r->path);
 	return perf_order_check(r, err);
 }

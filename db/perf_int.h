@@ -160,16 +160,22 @@ int perf_compressed(struct perf_reader *r, const uint8_t *p, uint32_t n, uint64_
 /* perf_sample.c */
 const struct perf_attr *perf_attr_by_id(struct perf_reader *r, uint64_t id);
 int perf_parse_sample(struct perf_reader *r, const uint8_t *p, uint32_t n, struct perf_sample *s);
+/* The cpu (-1 if none) and pid a parsed tracepoint sample is stored with. */
+void perf_sample_cpu_pid(const struct perf_reader *r, const struct perf_sample *s, int32_t *cpu, int32_t *pid);
 /* Trailer of a non-sample record of total size n whose fixed body is `body` bytes. */
 int perf_parse_id_trailer(struct perf_reader *r, const uint8_t *p, uint32_t n, uint32_t body,
 			  struct perf_sample *s);
 
+/* Mapped input is let go in steps of this many bytes (perf_records.c behind the reading
+ * position, perf_order.c behind the merge cursors), so the mapping's resident pages stay bounded. */
+#define PERF_RELEASE_STEP (1u << 20)
+
 /* perf_order.c */
 struct perf_order *perf_order_new(void);
 void perf_order_free(struct perf_order *o);
-/* Queue one raw payload (copied). */
-int perf_order_push(struct perf_order *o, uint64_t ts, int32_t cpu, int32_t pid, const uint8_t *raw,
-		    uint32_t len);
+/* Queue the tracepoint sample record p (n bytes, parsed as s): referenced when it lies in the
+ * mapped file, copied otherwise. */
+int perf_order_push(struct perf_reader *r, const uint8_t *p, uint32_t n, const struct perf_sample *s);
 /* FINISHED_ROUND: emit what can no longer be preceded. */
 int perf_order_round(struct perf_reader *r, struct hv_err *err);
 /* Emit everything (end of input). */

@@ -4,36 +4,46 @@
  * perf writes records per ring-buffer drain, so they are not globally ordered. It marks each
  * full pass over the buffers with FINISHED_ROUND; after round N ends, nothing still to come
  * can be older than the newest timestamp seen up to round N-1 (perf's ordered_events rule).
- * So at each round marker the queue is sorted and every sample not newer than that bound is
- * decoded and stored; the rest (about one round) stays. Samples are queued as copies of their
- * raw payload in an arena that is compacted at each flush, so memory is bounded by a round,
- * not by the file. Files without round markers (or with huge rounds) are flushed oldest-half
- * first once the queue passes a limit, counted in stats as perf.order_forced_flush.
+ * So at each round marker every queued sample not newer than that bound is decoded and
+ * stored, oldest first (equal times in arrival order); the rest (about one round) stays.
+ *
+ * The queue holds runs, not samples: a run is a stretch of consecutive sample records whose
+ * times do not decrease (one ring-buffer drain, typically), kept as a byte range of the input
+ * with a cursor. A flush is a k-way merge of the runs' cursors through a heap keyed by
+ * (time, run), which is the stable sort of the samples by time. Records in the mapped file
+ * are read back from the mapping, whose pages behind each cursor are let go every
+ * PERF_RELEASE_STEP bytes of merging, so memory does not grow with the size of a round (and
+ * so not with the length of the recording): a few hundred bytes per run. Records that are not in the mapped file (the
+ * output of COMPRESSED records) are copied whole into an arena, compacted at each flush.
+ * Files without round markers (or with huge rounds) are flushed oldest-half first once the
+ * queue passes a limit, counted in stats as perf.order_forced_flush.
  */
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "perf_int.h"
 
 #define ORDER_MAX_ITEMS (1u << 20)
 #define ORDER_MAX_BYTES (256u << 20)
 
-/* 24 bytes: a round can hold hundreds of thousands of these. Equal timestamps keep their
- * arrival order because the merge sort below is stable. */
-struct order_item {
-	uint64_t ts;
-	uint32_t off;		/* payload offset in the arena (< ORDER_MAX_BYTES + one payload) */
-	uint32_t len;
-	int32_t cpu;
-	int32_t pid;
+struct order_run {
+	uint64_t cur, end;	/* next record and end of the run, offsets in the file or arena */
+	uint64_t rel;		/* mapped input of this run before rel has been let go */
+	uint64_t last_ts;	/* time of the run's last record (for extending it) */
+	struct perf_sample head;	/* the record at cur, parsed */
+	int in_arena;
 };
 
 struct perf_order {
-	struct order_item *it, *tmp;
-	size_t nit, cap, tmp_cap;
-	size_t *runs;
-	size_t runs_cap;
-	uint8_t *arena, *spare;
-	size_t alen, acap, spare_cap;
+	struct order_run *runs;
+	size_t nruns, runs_cap;
+	size_t *heap;
+	size_t heap_cap;
+	uint8_t *arena;
+	size_t alen, acap;
+	size_t nit;		/* samples queued */
+	uint64_t bytes;		/* their payload bytes */
 	uint64_t round_max, prev_round_max, last_emitted;
 	int have_prev, have_emitted;
 	uint64_t forced, went_back;
@@ -48,11 +58,9 @@ void perf_order_free(struct perf_order *o)
 {
 	if (!o)
 		return;
-	free(o->it);
-	free(o->tmp);
 	free(o->runs);
+	free(o->heap);
 	free(o->arena);
-	free(o->spare);
 	free(o);
 }
 
@@ -76,126 +84,176 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-int perf_order_push(struct perf_order *o, uint64_t ts, int32_t cpu, int32_t pid, const uint8_t *raw,
-		    uint32_t len)
+static const uint8_t *run_base(const struct perf_reader *r, const struct order_run *u)
 {
-	if (grow((void **)&o->it, &o->cap, o->nit + 1, sizeof *o->it) < 0 ||
-	    grow((void **)&o->arena, &o->acap, o->alen + len, 1) < 0)
-		return HV_E_NOMEM;
-	struct order_item *x = &o->it[o->nit++];
-	x->ts = ts;
-	x->off = (uint32_t)o->alen;
-	x->len = len;
-	x->cpu = cpu;
-	x->pid = pid;
-	memcpy(o->arena + o->alen, raw, len);
-	o->alen += len;
-	if (ts > o->round_max)
-		o->round_max = ts;
+	return u->in_arena ? r->order->arena : r->map;
+}
+
+/* Parse the record at u->cur into u->head (it parsed when it was queued, so it parses now). */
+static void run_parse_head(struct perf_reader *r, struct order_run *u)
+{
+	const uint8_t *p = run_base(r, u) + u->cur;
+	perf_parse_sample(r, p, pr16(r->swap, p + 6), &u->head);
+}
+
+int perf_order_push(struct perf_reader *r, const uint8_t *p, uint32_t n, const struct perf_sample *s)
+{
+	struct perf_order *o = r->order;
+	int in_arena = !(r->map && p >= r->map && p - r->map <= (ptrdiff_t)(r->size - n));
+	uint64_t off;
+	if (in_arena) {
+		const uint8_t *was = o->arena;
+		if (grow((void **)&o->arena, &o->acap, o->alen + n, 1) < 0)
+			return HV_E_NOMEM;
+		for (size_t i = 0; o->arena != was && i < o->nruns; i++)	/* moved: heads point into it */
+			if (o->runs[i].in_arena && o->runs[i].cur < o->runs[i].end)
+				run_parse_head(r, &o->runs[i]);
+		off = o->alen;
+		memcpy(o->arena + off, p, n);
+		o->alen += n;
+	} else {
+		off = (uint64_t)(p - r->map);
+	}
+	struct order_run *last = o->nruns ? &o->runs[o->nruns - 1] : NULL;
+	if (last && last->in_arena == in_arena && last->end == off && s->time >= last->last_ts) {
+		last->end += n;
+	} else {
+		if (grow((void **)&o->runs, &o->runs_cap, o->nruns + 1, sizeof *o->runs) < 0)
+			return HV_E_NOMEM;
+		last = &o->runs[o->nruns++];
+		last->cur = last->rel = off;
+		last->end = off + n;
+		last->in_arena = in_arena;
+		last->head = *s;
+		if (in_arena)	/* the copy, not the caller's buffer */
+			run_parse_head(r, last);
+	}
+	last->last_ts = s->time;
+	o->nit++;
+	o->bytes += s->raw_size;
+	if (s->time > o->round_max)
+		o->round_max = s->time;
 	return 0;
 }
 
-static int item_less(const struct order_item *x, const struct order_item *y)
+/* ---- the merge heap: run indexes ordered by (head time, index) ---- */
+
+static int heap_less(const struct perf_order *o, size_t a, size_t b)
 {
-	return x->ts < y->ts;
+	uint64_t ta = o->runs[a].head.time, tb = o->runs[b].head.time;
+	return ta < tb || (ta == tb && a < b);
 }
 
-/* Stable natural merge sort of o->it. A round holds one ascending run per ring-buffer drain
- * (per CPU), so finding the runs and merging them pairwise costs n log(runs), not n log n. */
-static int sort_items(struct perf_order *o)
+static void heap_down(struct perf_order *o, size_t n, size_t i)
 {
-	size_t n = o->nit, nr = 0;
-	if (n < 2)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (i == 0 || item_less(&o->it[i], &o->it[i - 1])) {
-			if (grow((void **)&o->runs, &o->runs_cap, nr + 2, sizeof *o->runs) < 0)
-				return -1;
-			o->runs[nr++] = i;
-		}
+	size_t *h = o->heap;
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && heap_less(o, h[l], h[m]))
+			m = l;
+		if (l + 1 < n && heap_less(o, h[l + 1], h[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		size_t t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
 	}
-	if (nr == 1)
-		return 0;	/* already in order */
-	o->runs[nr] = n;
-	if (grow((void **)&o->tmp, &o->tmp_cap, n, sizeof *o->tmp) < 0)
-		return -1;
-	struct order_item *src = o->it, *dst = o->tmp;
-	while (nr > 1) {
-		size_t w = 0;
-		for (size_t r = 0; r < nr; r += 2) {
-			size_t a = o->runs[r], m = o->runs[r + 1], e = r + 2 <= nr ? o->runs[r + 2] : m;
-			size_t i = a, j = m, k = a;
-			if (r + 1 >= nr) {	/* odd run out: copy */
-				memcpy(dst + a, src + a, (m - a) * sizeof *src);
-			} else {
-				while (i < m && j < e)
-					dst[k++] = item_less(&src[j], &src[i]) ? src[j++] : src[i++];
-				memcpy(dst + k, src + i, (m - i) * sizeof *src);
-				k += m - i;
-				memcpy(dst + k, src + j, (e - j) * sizeof *src);
-			}
-			o->runs[w++] = a;
-		}
-		o->runs[w] = n;
-		nr = w;
-		struct order_item *t = src;
-		src = dst;
-		dst = t;
-	}
-	if (src != o->it) {	/* the result is in tmp: swap the buffers */
-		struct order_item *t = o->it;
-		size_t c = o->cap;
-		o->it = o->tmp;
-		o->cap = o->tmp_cap;
-		o->tmp = t;
-		o->tmp_cap = c;
-	}
-	return 0;
 }
 
-/* Sort, emit the first k items (all with ts <= bound if use_bound), keep the rest. */
+/* Let go of the mapped pages each run has merged past (they are read again from the page
+ * cache if a page is shared with a run not merged yet). */
+static void release_runs(struct perf_reader *r)
+{
+	struct perf_order *o = r->order;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	for (size_t i = 0; i < o->nruns; i++) {
+		struct order_run *u = &o->runs[i];
+		uint64_t from = (u->rel + page - 1) / page * page, to = u->cur / page * page;
+		if (u->in_arena || to <= from)
+			continue;
+		madvise((void *)(r->map + from), to - from, MADV_DONTNEED);
+		u->rel = to;
+	}
+}
+
+/* Drop the runs merged to their end and the arena bytes behind the remaining cursors. */
+static void compact(struct perf_reader *r)
+{
+	struct perf_order *o = r->order;
+	size_t w = 0, pos = 0;
+	for (size_t i = 0; i < o->nruns; i++) {
+		struct order_run u = o->runs[i];
+		if (u.cur >= u.end)
+			continue;
+		if (u.in_arena) {	/* moves down, in order: memmove is safe */
+			size_t len = (size_t)(u.end - u.cur);
+			memmove(o->arena + pos, o->arena + u.cur, len);
+			u.cur = pos;
+			u.end = pos + len;
+			pos += len;
+		}
+		o->runs[w++] = u;
+	}
+	o->nruns = w;
+	o->alen = pos;
+	for (size_t i = 0; i < o->nruns; i++)
+		if (o->runs[i].in_arena)
+			run_parse_head(r, &o->runs[i]);
+}
+
+static int emit_head(struct perf_reader *r, struct order_run *u, struct hv_err *err)
+{
+	struct perf_order *o = r->order;
+	const struct perf_sample *s = &u->head;
+	if (o->have_emitted && s->time < o->last_emitted)
+		o->went_back++;
+	o->last_emitted = s->time;
+	o->have_emitted = 1;
+	int32_t cpu, pid;
+	perf_sample_cpu_pid(r, s, &cpu, &pid);
+	o->nit--;
+	o->bytes -= s->raw_size;
+	return perf_decode_emit(r, s->time, cpu, pid, s->raw, s->raw_size, err);
+}
+
+/* Merge the runs: emit up to max_emit samples in (time, arrival) order, all with time <= bound
+ * if use_bound; keep the rest. */
 static int emit_upto(struct perf_reader *r, uint64_t bound, int use_bound, size_t max_emit, struct hv_err *err)
 {
 	struct perf_order *o = r->order;
-	if (sort_items(o) < 0)
+	if (grow((void **)&o->heap, &o->heap_cap, o->nruns, sizeof *o->heap) < 0)
 		return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", r->path);
-	size_t k = 0;
-	while (k < o->nit && k < max_emit && (!use_bound || o->it[k].ts <= bound)) {
-		const struct order_item *x = &o->it[k];
-		if (o->have_emitted && x->ts < o->last_emitted)
-			o->went_back++;
-		o->last_emitted = x->ts;
-		o->have_emitted = 1;
-		int rc = perf_decode_emit(r, x->ts, x->cpu, x->pid, o->arena + x->off, x->len, err);
-		if (rc < 0)
-			return rc;
+	size_t n = o->nruns, k = 0;
+	for (size_t i = 0; i < n; i++)
+		o->heap[i] = i;
+	for (size_t i = n / 2; i-- > 0;)
+		heap_down(o, n, i);
+	uint64_t merged = 0;
+	int rc = 0;
+	while (n && k < max_emit) {
+		struct order_run *u = &o->runs[o->heap[0]];
+		if (use_bound && u->head.time > bound)
+			break;
+		uint32_t size = pr16(r->swap, run_base(r, u) + u->cur + 6);
+		if ((rc = emit_head(r, u, err)) < 0)
+			break;
 		k++;
+		u->cur += size;
+		if (u->cur < u->end)
+			run_parse_head(r, u);
+		else
+			o->heap[0] = o->heap[--n];
+		heap_down(o, n, 0);
+		if ((merged += size) >= PERF_RELEASE_STEP) {
+			release_runs(r);
+			merged = 0;
+		}
 	}
-	if (k == 0)
-		return 0;
-	/* compact: move the remaining items and their bytes into the spare arena */
-	size_t rest = o->nit - k, bytes = 0;
-	for (size_t i = k; i < o->nit; i++)
-		bytes += o->it[i].len;
-	if (grow((void **)&o->spare, &o->spare_cap, bytes ? bytes : 1, 1) < 0)
-		return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", r->path);
-	size_t pos = 0;
-	for (size_t i = 0; i < rest; i++) {
-		struct order_item x = o->it[k + i];
-		memcpy(o->spare + pos, o->arena + x.off, x.len);
-		x.off = (uint32_t)pos;
-		pos += x.len;
-		o->it[i] = x;
-	}
-	uint8_t *t = o->arena;
-	size_t tc = o->acap;
-	o->arena = o->spare;
-	o->acap = o->spare_cap;
-	o->spare = t;
-	o->spare_cap = tc;
-	o->alen = pos;
-	o->nit = rest;
-	return 0;
+	release_runs(r);
+	compact(r);
+	return rc;
 }
 
 static int write_stats(struct perf_reader *r, struct hv_err *err)
@@ -213,6 +271,11 @@ static int write_stats(struct perf_reader *r, struct hv_err *err)
 	return rc;
 }
 
+static int over_limit(const struct perf_order *o)
+{
+	return o->nit > ORDER_MAX_ITEMS || o->bytes > ORDER_MAX_BYTES;
+}
+
 int perf_order_round(struct perf_reader *r, struct hv_err *err)
 {
 	struct perf_order *o = r->order;
@@ -221,7 +284,7 @@ int perf_order_round(struct perf_reader *r, struct hv_err *err)
 		rc = emit_upto(r, o->prev_round_max, 1, SIZE_MAX, err);
 	o->prev_round_max = o->round_max;
 	o->have_prev = 1;
-	if (rc == 0 && (o->nit > ORDER_MAX_ITEMS || o->alen > ORDER_MAX_BYTES)) {
+	if (rc == 0 && over_limit(o)) {
 		o->forced++;
 		rc = emit_upto(r, 0, 0, o->nit / 2, err);
 	}
@@ -231,7 +294,7 @@ int perf_order_round(struct perf_reader *r, struct hv_err *err)
 int perf_order_check(struct perf_reader *r, struct hv_err *err)
 {
 	struct perf_order *o = r->order;
-	if (o->nit <= ORDER_MAX_ITEMS && o->alen <= ORDER_MAX_BYTES)
+	if (!over_limit(o))
 		return 0;
 	o->forced++;
 	return emit_upto(r, 0, 0, o->nit / 2, err);

@@ -115,12 +115,12 @@ int perf_compressed(struct perf_reader *r, const uint8_t *p, uint32_t n, uint64_
 	return decompress(r, src, len, off, err);
 }
 
-/* Let go of the mapped input behind pos: every record before it has been copied or used, so
- * the process's memory does not grow with the file (the pages stay in the page cache). */
+/* Let go of the mapped input behind pos, so the process's memory does not grow with the file.
+ * The pages stay in the page cache: samples still queued for ordering (perf_order.c) refer to
+ * them and are read again from there when merged. */
 static void release_input(struct perf_reader *r, uint64_t file_pos)
 {
-	const uint64_t step = 4u << 20;
-	if (file_pos < r->released + step)
+	if (file_pos < r->released + PERF_RELEASE_STEP)
 		return;
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t upto = file_pos / page * page;

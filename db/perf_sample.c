@@ -224,3 +224,9 @@ int perf_parse_id_trailer(struct perf_reader *r, const uint8_t *p, uint32_t n, u
 		s->id = pr64(sw, q);
 	return 0;
 }
+
+void perf_sample_cpu_pid(const struct perf_reader *r, const struct perf_sample *s, int32_t *cpu, int32_t *pid)
+{
+	*cpu = s->has_cpu ? (int32_t)s->cpu : -1;
+	*pid = s->has_tid ? (int32_t)s->tid : (s->raw_size >= 8 ? (int32_t)pr32(r->swap, s->raw + 4) : -1);
+}
