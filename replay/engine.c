@@ -53,6 +53,9 @@ struct rp_type_map {
 	int id;			/* RP event id or -1 */
 	int8_t col[RP_NF];	/* row column of hvtrace field i, -1 missing */
 	uint32_t need;		/* fields (bit i) the checks need */
+	uint32_t have;		/* fields (bit i) with a column */
+	int nmap;		/* decode's work list: field fi[k] is in column ci[k] */
+	int8_t fi[RP_NF], ci[RP_NF];
 };
 
 static uint32_t needed_fields(int id)
@@ -119,6 +122,12 @@ static int map_types(struct hv_store *st, struct rp_type_map **out, struct hv_er
 				if (strcmp(k->fields[i].name, d->fields[j].name) == 0 &&
 				    d->fields[j].kind == HV_FK_INT)
 					m[t].col[i] = (int8_t)j;
+		for (int i = 0; i < RP_NF; i++)
+			if (m[t].col[i] >= 0) {
+				m[t].have |= 1u << i;
+				m[t].fi[m[t].nmap] = (int8_t)i;
+				m[t].ci[m[t].nmap++] = m[t].col[i];
+			}
 	}
 	*out = m;
 	return 0;
@@ -552,23 +561,25 @@ static int automata_ok(void)
 	return 1;
 }
 
+/* Fields without a column (or not an integer in this row) are 0; an event lacking one the
+ * checks need is not ok (and then not looked at). Only the mapped fields are visited. */
 static int decode(const struct rp_type_map *m, const struct hv_row *row, struct rp_ev *ev)
 {
+	if (m->need & ~m->have)
+		return 0;
 	ev->id = m->id;
 	ev->seq = row->seq;
 	ev->ts = row->ts;
 	ev->cpu = row->cpu;
 	ev->pid = row->pid;
+	memset(ev->f, 0, sizeof ev->f);
 	int ok = 1;
-	for (int i = 0; i < RP_NF; i++) {
-		int c = m->col[i];
-		if (c >= 0 && !row->v[c].p) {
-			ev->f[i] = row->v[c].i;
-		} else {
-			ev->f[i] = 0;
-			if (m->need & (1u << i))
-				ok = 0;
-		}
+	for (int k = 0; k < m->nmap; k++) {
+		const struct hv_value *v = &row->v[m->ci[k]];
+		if (!v->p)
+			ev->f[m->fi[k]] = v->i;
+		else if (m->need & (1u << m->fi[k]))
+			ok = 0;
 	}
 	return ok;
 }
