@@ -181,10 +181,12 @@ static void fill_row(struct hv_reader *rd, struct cursor *c)
 		int col = 4 + (int)i;
 		struct hv_value *v = &c->vals[i];
 		if (d->fields[i].kind == HV_FK_INT) {
-			/* the common case: one call; a 0 may also be NULL or text, so look closer */
+			/* the common case: one column call (sqlite3_value_* calls are cheaper than
+			 * sqlite3_column_*); a 0 may also be NULL or text, so look closer */
+			sqlite3_value *sv = sqlite3_column_value(s, col);
 			v->p = NULL;
 			v->len = 0;
-			if ((v->i = sqlite3_column_int64(s, col)) != 0 || sqlite3_column_type(s, col) == SQLITE_INTEGER)
+			if ((v->i = sqlite3_value_int64(sv)) != 0 || sqlite3_value_type(sv) == SQLITE_INTEGER)
 				continue;
 		}
 		switch (sqlite3_column_type(s, col)) {

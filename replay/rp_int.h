@@ -217,12 +217,37 @@ struct rp {
 	void *ctx;
 	int max_violations, no_write, derive_only;
 	const struct hv_replay_tap *tap;
-	struct sqlite3_stmt *ins_violation, *ins_run, *ins_run_vcpu;
+	struct rp_rows *ins_violation, *ins_run, *ins_run_vcpu;	/* NULL: not written */
 	int64_t next_run_id;
 	struct hv_err *err;
 	int rc;			/* first write error */
 	struct rp_l2 *l2;	/* layers 2/3 state (rp_l2.h), NULL when not active */
 };
+
+/* out_rows.c: output rows written RP_ROWS_BATCH at a time by a multi-row INSERT */
+#define RP_ROWS_BATCH 32
+#define RP_ROWS_TEXT 2048	/* the most text one row may hold */
+struct rp_cell {
+	int64_t i;		/* value, or text offset in the arena */
+	int len;
+	uint8_t kind;
+};
+struct rp_rows {
+	struct sqlite3 *db;
+	struct sqlite3_stmt *one, *many;
+	int ncols, n, col;
+	struct rp_cell *cells;	/* RP_ROWS_BATCH x ncols */
+	size_t used;
+	char arena[RP_ROWS_BATCH * RP_ROWS_TEXT];
+};
+/* into: "table" or "table(col, ...)" with ncols columns; 0 or -1 (SQLite error on r->db) */
+int rp_rows_open(struct rp_rows *r, struct sqlite3 *db, const char *into, int ncols);
+void rp_rows_close(struct rp_rows *r);
+void rp_rows_int(struct rp_rows *r, int64_t v);
+void rp_rows_null(struct rp_rows *r);
+void rp_rows_text(struct rp_rows *r, const char *s);
+int rp_rows_end(struct rp_rows *r);	/* the row's cells are all given */
+int rp_rows_flush(struct rp_rows *r);	/* write the rows kept */
 
 /* book.c */
 int rp_book_init(struct rp *rp);
