@@ -25,18 +25,20 @@ static const char schema[] =
 	" start_ts INTEGER, end_ts INTEGER, ret INTEGER, hcall_rc INTEGER);"
 	"CREATE TABLE vcore_block(id INTEGER PRIMARY KEY, tgid INTEGER, runner_vcpu INTEGER, pid INTEGER, cpu INTEGER,"
 	" start_ts INTEGER, end_ts INTEGER, ns INTEGER, waited INTEGER);"
-	"CREATE TABLE vcpu_wait(id INTEGER PRIMARY KEY, tgid INTEGER, vcpu_id INTEGER, start_ts INTEGER, end_ts INTEGER);";
-
-/* After loading: runs of windows that never closed (trace end, lost events) point nowhere. */
-static const char finish[] =
-	"UPDATE vcpu_run SET core_run_id = NULL WHERE core_run_id IS NOT NULL"
-	" AND core_run_id NOT IN (SELECT id FROM core_run);"
+	"CREATE TABLE vcpu_wait(id INTEGER PRIMARY KEY, tgid INTEGER, vcpu_id INTEGER, start_ts INTEGER, end_ts INTEGER);"
+	/* indexes with the empty tables, filled row by row: a CREATE INDEX after loading sorts
+	 * in memory that grows with the trace (26 -> 38 MB for 3x the length) */
 	"CREATE INDEX vcpu_run_vcpu ON vcpu_run(tgid, vcpu_id, start_ts);"
 	"CREATE INDEX vcpu_run_core_run ON vcpu_run(core_run_id);"
 	"CREATE INDEX hcall_vcpu ON hcall(tgid, vcpu_id, start_ts);"
 	"CREATE INDEX hcall_req ON hcall(req);"
 	"CREATE INDEX vcore_block_vm ON vcore_block(tgid, start_ts);"
 	"CREATE INDEX vcpu_wait_vcpu ON vcpu_wait(tgid, vcpu_id, start_ts);";
+
+/* After loading: runs of windows that never closed (trace end, lost events) point nowhere. */
+static const char finish[] =
+	"UPDATE vcpu_run SET core_run_id = NULL WHERE core_run_id IS NOT NULL"
+	" AND core_run_id NOT IN (SELECT id FROM core_run);";
 
 void dv_insert(struct dv *d, sqlite3_stmt *s, const char *table)
 {
