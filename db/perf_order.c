@@ -12,8 +12,10 @@
  * with a cursor. A flush is a k-way merge of the runs' cursors through a heap keyed by
  * (time, run), which is the stable sort of the samples by time. Records in the mapped file
  * are read back from the mapping, whose pages behind each cursor are let go every
- * PERF_RELEASE_STEP bytes of merging, so memory does not grow with the size of a round (and
- * so not with the length of the recording): a few hundred bytes per run. Records that are not in the mapped file (the
+ * PERF_RELEASE_STEP bytes of merging, so memory does not grow with the size of a round; after
+ * each flush everything below the lowest remaining cursor is let go as well (the pages at run
+ * ends and those mapped by fault-around), so it does not grow with the length of the
+ * recording either: a few hundred bytes per run. Records that are not in the mapped file (the
  * output of COMPRESSED records) are copied whole into an arena, compacted at each flush.
  * Files without round markers (or with huge rounds) are flushed oldest-half first once the
  * queue passes a limit, counted in stats as perf.order_forced_flush.
@@ -44,6 +46,8 @@ struct perf_order {
 	size_t alen, acap;
 	size_t nit;		/* samples queued */
 	uint64_t bytes;		/* their payload bytes */
+	uint64_t queued_end;	/* end of the last sample queued from the mapped file */
+	uint64_t dropped;	/* mapped input below this has been let go behind all cursors */
 	uint64_t round_max, prev_round_max, last_emitted;
 	int have_prev, have_emitted;
 	uint64_t forced, went_back;
@@ -113,6 +117,8 @@ int perf_order_push(struct perf_reader *r, const uint8_t *p, uint32_t n, const s
 		o->alen += n;
 	} else {
 		off = (uint64_t)(p - r->map);
+		if (off + n > o->queued_end)
+			o->queued_end = off + n;
 	}
 	struct order_run *last = o->nruns ? &o->runs[o->nruns - 1] : NULL;
 	if (last && last->in_arena == in_arena && last->end == off && s->time >= last->last_ts) {
@@ -176,6 +182,27 @@ static void release_runs(struct perf_reader *r)
 		madvise((void *)(r->map + from), to - from, MADV_DONTNEED);
 		u->rel = to;
 	}
+}
+
+/* Let go of all mapped input below the lowest cursor still queued (or, with none, the end of
+ * the last queued sample): nothing reads it again. release_runs() keeps the pages at the runs'
+ * ends, and a fault maps its neighbours too (fault-around), so without this every flush would
+ * leave a few pages per run resident and the mapping would grow with the file. The range
+ * restarts a little below the last mark because faults near it map pages below it again. */
+static void release_below(struct perf_reader *r)
+{
+	struct perf_order *o = r->order;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), lo = o->queued_end;
+	for (size_t i = 0; i < o->nruns; i++)
+		if (!o->runs[i].in_arena && o->runs[i].cur < lo)
+			lo = o->runs[i].cur;
+	uint64_t from = o->dropped > PERF_RELEASE_STEP ? o->dropped - PERF_RELEASE_STEP : 0;
+	uint64_t to = lo / page * page;
+	from = from / page * page;
+	if (to <= from)
+		return;
+	madvise((void *)(r->map + from), to - from, MADV_DONTNEED);
+	o->dropped = to;
 }
 
 /* Drop the runs merged to their end and the arena bytes behind the remaining cursors. */
@@ -253,6 +280,8 @@ static int emit_upto(struct perf_reader *r, uint64_t bound, int use_bound, size_
 	}
 	release_runs(r);
 	compact(r);
+	if (r->map)
+		release_below(r);
 	return rc;
 }
 
