@@ -20,7 +20,8 @@
 
 static void help(FILE *f)
 {
-	fprintf(f, "usage: hvtrace replay DB|FILE [--profile P] [--param NAME=VALUE ...] [--json] [--max N]\n\n"
+	fprintf(f, "usage: hvtrace replay DB|FILE [--profile P] [--param NAME=VALUE ...] [--json] [--max N]\n"
+		   "       [--read-threads N]\n\n"
 		   "Check every event of DB against the kernel's rules (layer 1: stock kvm_hv events) and\n"
 		   "report each violation with the events before it, then a summary per monitor.\n"
 		   "A perf.data or trace.dat FILE is imported into a temporary database first.\n"
@@ -29,7 +30,11 @@ static void help(FILE *f)
 		   "                     subcores_per_core, smt_mode, vm.<tgid>.smt_mode, indep_threads_mode\n"
 		   "  --json             print a JSON document instead of text\n"
 		   "  --max N            print and store at most N violations (all are counted)\n"
-		   "Writes the tables violation, core_run and core_run_vcpu into DB (replacing old ones).\n"
+		   "  --read-threads N   read the trace on N threads of their own (0: in the checking\n"
+		   "                     thread; default: 2 on a machine with 2 or more CPUs, when only\n"
+		   "                     violations are written)\n"
+		   "Writes the table violation into DB (replacing an old one), and core_run and\n"
+		   "core_run_vcpu unless they were already made under the same profile and parameters.\n"
 		   "Exit status: 0 clean, 1 violations found, 2 usage or input error.\nProfiles:");
 	for (const char *const *p = hv_replay_profiles(); *p; p++)
 		fprintf(f, " %s", *p);
@@ -134,10 +139,11 @@ static void print_summary(const struct hv_replay_summary *s, int json)
 		json_str(stdout, s->profile_why);
 		printf(",\n  \"events\": %" PRIu64 ", \"hv_events\": %" PRIu64 ", \"kvm_events\": %" PRIu64 ", \"duplicates\": %" PRIu64
 		       ", \"missing_fields\": %" PRIu64 ", \"lost_windows\": %" PRIu64 ", \"core_runs\": %" PRIu64
-		       ", \"ambiguous\": %" PRIu64 ", \"violation_count\": %" PRIu64 ", \"unverified_share\": %.3f,\n"
+		       ", \"core_runs_kept\": %s, \"ambiguous\": %" PRIu64 ", \"violation_count\": %" PRIu64
+		       ", \"unverified_share\": %.3f,\n"
 		       "  \"monitors\": [",
 		       s->events, s->hv_events, s->kvm_events, s->duplicates, s->missing_fields, s->lost_windows, s->core_runs,
-		       s->ambiguous, s->violations, share(unv, chk + unv));
+		       s->core_runs_kept ? "true" : "false", s->ambiguous, s->violations, share(unv, chk + unv));
 		for (int m = 0, k = 0; m < s->nmon; m++) {
 			const struct hv_replay_mon_sum *x = &s->mon[m];
 			if (!x->active)
@@ -149,6 +155,9 @@ static void print_summary(const struct hv_replay_summary *s, int json)
 		printf("\n  ]\n}\n");
 		return;
 	}
+	if (s->core_runs_kept)
+		fprintf(stderr, "hvtrace replay: core_run tables kept: already made under this profile and parameters"
+			" (by hvtrace derive or an earlier replay)\n");
 	printf("profile: %s (%s)\n", s->profile, s->profile_why);
 	printf("events: %" PRIu64 " read, %" PRIu64 " kvm events, %" PRIu64 " duplicates dropped, %" PRIu64
 	       " with missing fields, %" PRIu64 " lost windows; %" PRIu64 " core runs (%" PRIu64 " ambiguous vcpus)\n",
@@ -204,6 +213,12 @@ int cmd_replay(int argc, char **argv)
 			if (*end || end == argv[i] || v < 0)
 				return cli_usage_error("replay", "bad --max value '%s'", argv[i]);
 			opts.max_violations = v ? (int)v : -1;
+		} else if (!strcmp(a, "--read-threads") && has_val) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			if (*end || end == argv[i] || v < 0 || v > 16)
+				return cli_usage_error("replay", "bad --read-threads value '%s' (0-16)", argv[i]);
+			opts.read_threads = v ? (int)v : -1;
 		} else if (a[0] == '-' && a[1]) {
 			return cli_usage_error("replay", "unknown option or missing value: '%s'", a);
 		} else if (!db) {

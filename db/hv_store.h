@@ -133,6 +133,10 @@ struct hv_filter {
 	uint64_t from, to;
 	int has_seq;		/* seq bounds, inclusive: a rowid range, no table scan */
 	uint64_t seq_from, seq_to;
+	int threads;		/* >0: read on up to this many threads, each with its own read-only
+				 * connection (store_read_par.c). They see what is committed in the
+				 * file; the store's own connection may write meanwhile only what its
+				 * page cache holds (PRAGMA cache_spill=OFF) and commits after close. */
 };
 
 struct hv_row {

@@ -24,10 +24,14 @@ struct hv_reader {
 	struct hv_store *st;
 	struct cursor *cur;
 	int ncur;
-	int *heap;		/* indexes into cur */
+	struct slot {
+		uint64_t seq;	/* its cursor's current seq, kept here: no indirection per compare */
+		int cur;	/* index into cur */
+	} *heap;
 	int nheap;
 	int last;		/* cursor of the row handed out, -1 before the first */
 	struct hv_row row;
+	struct hv_reader_par *par;	/* f->threads > 0: the rows come from store_read_par.c */
 };
 
 static int cursor_step(struct hv_reader *rd, struct cursor *c, struct hv_err *err)
@@ -42,31 +46,23 @@ static int cursor_step(struct hv_reader *rd, struct cursor *c, struct hv_err *er
 	return hv_sql_err(rd->st, err, rc, "reading events");
 }
 
-static int less(const struct hv_reader *rd, int a, int b)
-{
-	return rd->cur[rd->heap[a]].seq < rd->cur[rd->heap[b]].seq;
-}
-
-static void swap(int *h, int a, int b)
-{
-	int t = h[a];
-	h[a] = h[b];
-	h[b] = t;
-}
-
+/* Move heap[i] down to its place (a hole moves, the slot is written once). */
 static void sift_down(struct hv_reader *rd, int i)
 {
+	struct slot *h = rd->heap, x = h[i];
+	int n = rd->nheap;
 	for (;;) {
-		int l = 2 * i + 1, r = l + 1, m = i;
-		if (l < rd->nheap && less(rd, l, m))
-			m = l;
-		if (r < rd->nheap && less(rd, r, m))
-			m = r;
-		if (m == i)
-			return;
-		swap(rd->heap, i, m);
+		int l = 2 * i + 1, m = l;
+		if (l >= n)
+			break;
+		if (l + 1 < n && h[l + 1].seq < h[l].seq)
+			m = l + 1;
+		if (x.seq <= h[m].seq)
+			break;
+		h[i] = h[m];
 		i = m;
 	}
+	h[i] = x;
 }
 
 static int wanted_type(const struct hv_filter *f, int type)
@@ -113,6 +109,15 @@ int hv_reader_open(struct hv_store *st, const struct hv_filter *f, struct hv_rea
 		return hv_err_set(err, HV_E_NOMEM, "out of memory");
 	rd->st = st;
 	rd->last = -1;
+	if (f && f->threads > 0) {
+		int rc = hv_reader_par_open(st, f, &rd->par, err);
+		if (rc < 0) {
+			free(rd);
+			return rc;
+		}
+		*out = rd;
+		return 0;
+	}
 	int nt = hv_store_ntypes(st);
 	rd->cur = calloc((size_t)(nt ? nt : 1), sizeof *rd->cur);
 	rd->heap = calloc((size_t)(nt ? nt : 1), sizeof *rd->heap);
@@ -154,7 +159,7 @@ int hv_reader_open(struct hv_store *st, const struct hv_filter *f, struct hv_rea
 		if (s < 0)
 			rc = s;
 		else if (s == 1)
-			rd->heap[rd->nheap++] = rd->ncur - 1;
+			rd->heap[rd->nheap++] = (struct slot){ c->seq, rd->ncur - 1 };
 	}
 	free(sql);
 	if (rc < 0) {
@@ -216,6 +221,8 @@ static void fill_row(struct hv_reader *rd, struct cursor *c)
 
 int hv_reader_next(struct hv_reader *rd, const struct hv_row **row, struct hv_err *err)
 {
+	if (rd->par)
+		return hv_reader_par_next(rd->par, row, err);
 	if (rd->last >= 0) {
 		/* advance the cursor whose row was handed out last; it is at the heap top */
 		int s = cursor_step(rd, &rd->cur[rd->last], err);
@@ -223,12 +230,14 @@ int hv_reader_next(struct hv_reader *rd, const struct hv_row **row, struct hv_er
 			return s;
 		if (s == 0)
 			rd->heap[0] = rd->heap[--rd->nheap];
+		else
+			rd->heap[0].seq = rd->cur[rd->last].seq;
 		sift_down(rd, 0);
 		rd->last = -1;
 	}
 	if (rd->nheap == 0)
 		return 0;
-	int top = rd->heap[0];
+	int top = rd->heap[0].cur;
 	fill_row(rd, &rd->cur[top]);
 	rd->last = top;
 	*row = &rd->row;
@@ -239,6 +248,7 @@ void hv_reader_close(struct hv_reader *rd)
 {
 	if (!rd)
 		return;
+	hv_reader_par_close(rd->par);
 	for (int i = 0; i < rd->ncur; i++) {
 		sqlite3_finalize(rd->cur[i].stmt);
 		free(rd->cur[i].vals);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include "rp_int.h"
 
@@ -358,6 +359,38 @@ static struct rp_rows *rows_open(sqlite3 *db, const char *into, int ncols)
 	return r;
 }
 
+/* core_run and core_run_vcpu are the same bookkeeping whoever runs it (hvtrace derive after
+ * import, or an earlier replay), under a profile and the --param overrides: meta `core_run.by`
+ * records them, and a replay under the same ones keeps the tables instead of writing them
+ * again (that rewrite was a third of a replay's time). */
+static void out_signature(struct rp *rp, const struct hv_replay_opts *o)
+{
+	size_t len = (size_t)snprintf(rp->out_sig, sizeof rp->out_sig, "profile=%s", rp->prof->name);
+	for (int i = 0; o && i < o->nparams && len < sizeof rp->out_sig; i++)
+		len += (size_t)snprintf(rp->out_sig + len, sizeof rp->out_sig - len, ";%s=%s", o->params[i].name,
+					o->params[i].value);
+}
+
+static int table_exists(struct hv_store *st, const char *name)
+{
+	sqlite3_stmt *s;
+	int ok = 0;
+	if (sqlite3_prepare_v2(hv_store_sqlite(st), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1,
+			       &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		ok = sqlite3_step(s) == SQLITE_ROW;
+		sqlite3_finalize(s);
+	}
+	return ok;
+}
+
+static int runs_current(struct rp *rp)
+{
+	char by[sizeof rp->out_sig];
+	return !rp->derive_only && table_exists(rp->st, "core_run") && table_exists(rp->st, "core_run_vcpu") &&
+	       hv_store_get_meta(rp->st, "core_run.by", by, sizeof by, NULL) == 1 && strcmp(by, rp->out_sig) == 0;
+}
+
 /* The tables and their indexes are created empty, before any row: an index filled row by row
  * costs about what sorting it at the end did (1% more instructions), and needs no sorter whose
  * memory grows with the trace (the sorter took up to the 16 MB cache size on top of the page
@@ -366,15 +399,19 @@ static int open_outputs(struct rp *rp, struct hv_err *err)
 {
 	sqlite3 *db = hv_store_sqlite(rp->st);
 	int rc;
+	rp->keep_runs = runs_current(rp);
 	/* a savepoint: its own transaction, or part of the caller's (hvtrace derive) */
-	if ((rc = hv_store_exec(rp->st, "SAVEPOINT replay_out", err)) < 0 || (rc = hv_store_exec(rp->st, out_schema, err)) < 0 ||
-	    (rc = hv_store_exec(rp->st, out_index, err)) < 0 ||
+	if ((rc = hv_store_exec(rp->st, "SAVEPOINT replay_out", err)) < 0 ||
+	    (!rp->keep_runs && ((rc = hv_store_exec(rp->st, out_schema, err)) < 0 ||
+				(rc = hv_store_exec(rp->st, out_index, err)) < 0 ||
+				(rc = hv_store_set_meta(rp->st, "core_run.by", rp->out_sig, err)) < 0)) ||
 	    (!rp->derive_only && ((rc = hv_store_exec(rp->st, violation_schema, err)) < 0 ||
 				  (rc = hv_store_exec(rp->st, violation_index, err)) < 0)))
 		return rc;
 	if ((!rp->derive_only &&
 	     !(rp->ins_violation = rows_open(db, "violation(monitor, object, state, event, seq, ts, cpu, pid, message)", 9))) ||
-	    !(rp->ins_run = rows_open(db, "core_run", 18)) || !(rp->ins_run_vcpu = rows_open(db, "core_run_vcpu", 6))) {
+	    (!rp->keep_runs && (!(rp->ins_run = rows_open(db, "core_run", 18)) ||
+				!(rp->ins_run_vcpu = rows_open(db, "core_run_vcpu", 6))))) {
 		rc = hv_err_set(err, HV_E_SQL, "%s: preparing replay tables: %s", hv_store_path(rp->st),
 				sqlite3_errmsg(db));
 		hv_store_exec(rp->st, "ROLLBACK TO replay_out; RELEASE replay_out", NULL);
@@ -616,9 +653,12 @@ static int run_stream(struct rp *rp, struct hv_err *err)
 	for (int t = 0; want && t < nt; t++)
 		if (map[t].id >= 0)
 			want[nw++] = t;	/* read only the tables of events the monitors use */
-	struct hv_filter f = { .types = want, .ntypes = nw };
+	struct hv_filter f = { .types = want, .ntypes = nw, .threads = rp->read_threads };
 	if (rc == 0 && !want)
 		rc = hv_err_set(err, HV_E_NOMEM, "out of memory");
+	/* the reader threads hold SHARED locks: our own writes (violations) stay in the cache */
+	if (rc == 0 && f.threads && !rp->no_write)
+		rc = hv_store_exec(rp->st, "PRAGMA cache_spill=OFF", err);
 	if (rc == 0)
 		rc = hv_reader_open(rp->st, &f, &rd, err);
 	const struct hv_row *row;
@@ -662,11 +702,30 @@ static int run_stream(struct rp *rp, struct hv_err *err)
 			c->ring_n++;
 	}
 	hv_reader_close(rd);
+	if (f.threads && !rp->no_write)
+		hv_store_exec(rp->st, "PRAGMA cache_spill=ON", NULL);
 	free(map);
 	free(want);
 	if (rc == 0 && rp->rc)
 		rc = rp->rc;
 	return rc;
+}
+
+/* Reader threads (store_read_par.c) read through their own connections what is committed in
+ * the file, while this connection may write only what its cache holds. So they are used only
+ * when the caller has nothing uncommitted (autocommit before our savepoint) and this replay
+ * writes nothing but violations: not for derive, nor when core_run is rewritten. */
+static int choose_read_threads(const struct rp *rp, const struct hv_replay_opts *o, int autocommit)
+{
+	int want = o ? o->read_threads : 0;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *path = hv_store_path(rp->st);
+	if (want < 0 || rp->derive_only || !autocommit || (!rp->no_write && !rp->keep_runs) || !path || !*path ||
+	    !strcmp(path, ":memory:"))
+		return 0;
+	if (want == 0)
+		want = ncpu >= 2 ? 2 : 0;
+	return want;
 }
 
 /* kvm_hv:* rows in the store. A host that is not a Book3S HV host (x86 KVM, a trace without
@@ -723,10 +782,14 @@ int hv_replay_run(struct hv_store *st, const struct hv_replay_opts *o, hv_violat
 	if ((rc = load_facts(&rp, o, err)) < 0 || (rc = load_lost(&rp, err)) < 0)
 		goto out;
 	rp.chip = load_chip(&rp);
+	out_signature(&rp, o);
 	if ((rc = rp_l2_init(&rp, o)) < 0)
 		goto out;
+	int autocommit = sqlite3_get_autocommit(hv_store_sqlite(st));
 	if (!rp.no_write && (rc = open_outputs(&rp, err)) < 0)
 		goto out;
+	sum->core_runs_kept = rp.keep_runs;
+	rp.read_threads = choose_read_threads(&rp, o, autocommit);
 	sum->events = hv_store_nevents(st);
 	sum->hv_events = count_hv_events(st);
 	if (rp.tap && rp.tap->begin)

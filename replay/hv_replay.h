@@ -71,6 +71,9 @@ struct hv_replay_opts {
 	const struct hv_replay_param *params;	/* override meta facts */
 	int nparams;
 	int max_violations;	/* report (callback + table) at most this many; 0 all, <0 none */
+	int read_threads;	/* 0: automatic (2 reader threads on a machine with 2 or more CPUs,
+				 * when nothing but violations is written meanwhile); <0: read in the
+				 * calling thread; N: up to N reader threads when allowed */
 	int no_write;		/* do not write violation/core_run tables (read-only DB) */
 	int derive_only;	/* bookkeeping only: no violations reported or written (the violation
 				 * table is left as it is); core_run/core_run_vcpu written inside the
@@ -109,7 +112,8 @@ struct hv_replay_summary {
 	uint64_t duplicates;	/* byte-identical duplicate records dropped (spec §9.10) */
 	uint64_t missing_fields;	/* kvm events lacking a field the checks need */
 	uint64_t lost_windows;
-	uint64_t core_runs;	/* rows written to core_run */
+	uint64_t core_runs;	/* windows closed (rows of core_run) */
+	int core_runs_kept;	/* core_run tables already made under this profile: kept, not rewritten */
 	uint64_t ambiguous;	/* piggybacked vcpus whose VM could not be told */
 	uint64_t violations;	/* total (also those beyond max_violations) */
 	int nmon;

@@ -218,6 +218,9 @@ struct rp {
 	int max_violations, no_write, derive_only;
 	const struct hv_replay_tap *tap;
 	struct rp_rows *ins_violation, *ins_run, *ins_run_vcpu;	/* NULL: not written */
+	char out_sig[256];	/* profile and parameters the core_run tables are made under */
+	int keep_runs;		/* core_run tables present with out_sig: kept, not rewritten */
+	int read_threads;	/* reader threads for the stream (0: the calling thread) */
 	int64_t next_run_id;
 	struct hv_err *err;
 	int rc;			/* first write error */
