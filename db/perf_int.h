@@ -166,8 +166,9 @@ void perf_sample_cpu_pid(const struct perf_reader *r, const struct perf_sample *
 int perf_parse_id_trailer(struct perf_reader *r, const uint8_t *p, uint32_t n, uint32_t body,
 			  struct perf_sample *s);
 
-/* Mapped input is let go in steps of this many bytes (perf_records.c behind the reading
- * position, perf_order.c behind the merge cursors), so the mapping's resident pages stay bounded. */
+/* Mapped input is let go in steps of this many bytes behind the reading position
+ * (perf_records.c), so the mapping's resident pages stay bounded; the ordering merge reads
+ * the queued records with pread (perf_order.c), not through the mapping. */
 #define PERF_RELEASE_STEP (1u << 20)
 
 /* perf_order.c */

@@ -65,6 +65,7 @@ struct store_type {
 	int ncols;			/* 4 + nfields */
 	struct wbatch *cur;		/* rows being filled by the producer */
 	struct wbatch *free;		/* spare batches (under wthread.mu) */
+	int nfree;			/* how many: at most SPARE_MAX */
 	int has_text;
 };
 
