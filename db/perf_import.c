@@ -303,8 +303,14 @@ static int write_stats(struct perf_reader *r, struct hv_err *err)
 
 static int read_data(struct perf_reader *r, struct hv_err *err)
 {
-	if (r->pipe)
-		return perf_cut_records(r, r->map + 16, r->size - 16, 16, err);
+	if (r->pipe) {	/* records own the bytes after them (tracing data): cut from the mapping */
+		r->win = r->map;
+		r->win_len = r->size;
+		r->win_off = 0;
+		int rc = perf_cut_records(r, r->map + 16, r->size - 16, 16, err);
+		r->win = NULL;
+		return rc;
+	}
 	struct hv_err ferr = { 0 };
 	int rc = perf_read_features(r, &ferr);
 	int feat_truncated = rc == HV_E_TRUNCATED;
@@ -326,8 +332,7 @@ static int read_data(struct perf_reader *r, struct hv_err *err)
 	}
 	uint64_t end = r->data_off + r->data_size;
 	if (end < r->data_off || end > r->size) {
-		int e = perf_cut_records(r, r->map + r->data_off, r->size > r->data_off ? r->size - r->data_off : 0,
-					 r->data_off, err);
+		int e = perf_cut_file(r, r->data_off, r->size > r->data_off ? r->size - r->data_off : 0, err);
 		if (e < 0)
 			return e;
 		r->res->truncated = 1;
@@ -335,7 +340,7 @@ static int read_data(struct perf_reader *r, struct hv_err *err)
 		return hv_err_set(err, HV_E_TRUNCATED, "%s: offset %llu: data section ends past the end of the file",
 				  r->path, (unsigned long long)r->size);
 	}
-	rc = perf_cut_records(r, r->map + r->data_off, r->data_size, r->data_off, err);
+	rc = perf_cut_file(r, r->data_off, r->data_size, err);
 	if (rc == 0 && feat_truncated) {
 		r->res->truncated = 1;
 		r->res->truncated_at = r->size;

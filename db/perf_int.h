@@ -125,6 +125,10 @@ struct perf_reader {
 	uint64_t last_ts_in;		/* for clock-going-back stats */
 	uint64_t progress_next;
 	uint64_t released;		/* mapped input before this offset has been let go */
+	/* the bytes records are being cut from, when they are the file's own (file offset win_off
+	 * at win): samples there are queued by offset and read again with pread when merged */
+	const uint8_t *win;
+	uint64_t win_len, win_off;
 	int have_tracing;
 	int saw_round;
 	struct import_extra *x;		/* perf_import.c's own bookkeeping */
@@ -153,6 +157,9 @@ int perf_stat(struct perf_reader *r, const char *key, int64_t delta, const char 
  * perf_record(). Returns 0, HV_E_TRUNCATED (res->truncated_at set) or another error. */
 int perf_cut_records(struct perf_reader *r, const uint8_t *p, uint64_t n, uint64_t off,
 		     struct hv_err *err);
+/* The same for the file's bytes [off, off + n), read with pread through a window of
+ * PERF_WINDOW bytes instead of the mapping (file-mode data sections). */
+int perf_cut_file(struct perf_reader *r, uint64_t off, uint64_t n, struct hv_err *err);
 void perf_records_free(struct perf_reader *r);
 /* Payload of a COMPRESSED / COMPRESSED2 record. */
 int perf_compressed(struct perf_reader *r, const uint8_t *p, uint32_t n, uint64_t off, struct hv_err *err);
@@ -166,16 +173,19 @@ void perf_sample_cpu_pid(const struct perf_reader *r, const struct perf_sample *
 int perf_parse_id_trailer(struct perf_reader *r, const uint8_t *p, uint32_t n, uint32_t body,
 			  struct perf_sample *s);
 
-/* Mapped input is let go in steps of this many bytes behind the reading position
- * (perf_records.c), so the mapping's resident pages stay bounded; the ordering merge reads
- * the queued records with pread (perf_order.c), not through the mapping. */
-#define PERF_RELEASE_STEP (1u << 20)
+/* Mapped input (pipe-mode files) is let go in steps of this many bytes behind the reading
+ * position (perf_records.c), so the mapping's resident pages stay bounded. File-mode data
+ * sections are read with pread through a window of PERF_WINDOW bytes, and the ordering merge
+ * reads queued records with pread (perf_order.c): a fault on a mapping maps more than the page
+ * touched (fault-around, large page-cache folios), which made the peak grow with the file. */
+#define PERF_RELEASE_STEP (256u << 10)
+#define PERF_WINDOW (1u << 20)
 
 /* perf_order.c */
 struct perf_order *perf_order_new(void);
 void perf_order_free(struct perf_order *o);
-/* Queue the tracepoint sample record p (n bytes, parsed as s): referenced when it lies in the
- * mapped file, copied otherwise. */
+/* Queue the tracepoint sample record p (n bytes, parsed as s): referenced by file offset when
+ * it lies in r->win (the file's own bytes), copied otherwise. */
 int perf_order_push(struct perf_reader *r, const uint8_t *p, uint32_t n, const struct perf_sample *s);
 /* FINISHED_ROUND: emit what can no longer be preceded. */
 int perf_order_round(struct perf_reader *r, struct hv_err *err);

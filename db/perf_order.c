@@ -9,15 +9,14 @@
  *
  * The queue holds runs, not samples: a run is a stretch of consecutive sample records whose
  * times do not decrease (one ring-buffer drain, typically), kept as a byte range of the input
- * with a cursor. A flush is a k-way merge of the runs' cursors through a heap keyed by
+ * file with a cursor. A flush is a k-way merge of the runs' cursors through a heap keyed by
  * (time, run), which is the stable sort of the samples by time. The merge reads each run's
- * records from the file through a buffer of its own (RUN_BUF bytes, pread at the cursor), not
- * through the mapping: a fault on the mapping maps more than the page touched (fault-around,
- * and large page-cache folios), so merging through it kept pages of every run resident until
- * they were let go, and the peak followed the largest rounds of the recording (mapped input
- * up to 6 MB; import peak RSS 34 MB for 20 M events against 30-31 MB for 5 M). Memory is now
- * about RUN_BUF per queued run. Records that are not in the file (the output of COMPRESSED
- * records) are copied whole into an arena, compacted at each flush.
+ * records with pread at its cursor into a buffer of its own (RUN_BUDGET shared by the runs of
+ * a flush, a round may have 60), not through a mapping: a fault on a mapping maps more than
+ * the page touched (fault-around, large page-cache folios), so merging through one kept pages
+ * of every run resident and the peak followed the largest rounds of the recording (import
+ * peak RSS 34 MB for 20 M events against 30-31 MB for 5 M). Records that are not in the file
+ * (the output of COMPRESSED records) are copied whole into an arena, compacted at each flush.
  * Files without round markers (or with huge rounds) are flushed oldest-half first once the
  * queue passes a limit, counted in stats as perf.order_forced_flush.
  */
@@ -30,7 +29,9 @@
 
 #define ORDER_MAX_ITEMS (1u << 20)
 #define ORDER_MAX_BYTES (256u << 20)
-#define RUN_BUF (32u << 10)	/* a run's read size (a larger record is read whole) */
+#define RUN_BUF (32u << 10)	/* a run's read size at most (a larger record is read whole) */
+#define RUN_BUDGET (512u << 10)	/* all runs' buffers together, while merging */
+#define RUN_BUF_MIN (4u << 10)
 
 struct order_run {
 	uint64_t cur, end;	/* next record and end of the run, offsets in the file or arena */
@@ -52,6 +53,7 @@ struct perf_order {
 	size_t alen, acap;
 	size_t nit;		/* samples queued */
 	uint64_t bytes;		/* their payload bytes */
+	uint32_t bufsize;	/* read size per run in this merge: RUN_BUDGET shared by the runs */
 	uint64_t round_max, prev_round_max, last_emitted;
 	int have_prev, have_emitted;
 	uint64_t forced, went_back;
@@ -113,7 +115,7 @@ static int run_fill(struct perf_reader *r, struct order_run *u, uint64_t want)
 	return (uint64_t)got == want ? 0 : -1;
 }
 
-/* The record at u->cur: in the arena, or read from the file into the run's buffer (RUN_BUF
+/* The record at u->cur: in the arena, or read from the file into the run's buffer (bufsize
  * bytes at a time, or the run's rest if shorter, or the record if longer). NULL if the file
  * cannot be read there (it was read once when queued, so only an I/O error). */
 static const uint8_t *run_record(struct perf_reader *r, struct order_run *u)
@@ -125,8 +127,8 @@ static const uint8_t *run_record(struct perf_reader *r, struct order_run *u)
 		if (u->cur + pr16(r->swap, p + 6) <= u->boff + u->blen)
 			return p;
 	}
-	uint64_t left = u->end - u->cur;
-	if (left < 8 || run_fill(r, u, left < RUN_BUF ? left : RUN_BUF) < 0)
+	uint64_t left = u->end - u->cur, step = r->order->bufsize;
+	if (left < 8 || run_fill(r, u, left < step ? left : step) < 0)
 		return NULL;
 	uint16_t size = pr16(r->swap, u->buf + 6);
 	if (size > u->blen && (size > left || run_fill(r, u, size) < 0))
@@ -154,7 +156,7 @@ static int read_failed(struct perf_reader *r, const struct order_run *u, struct 
 int perf_order_push(struct perf_reader *r, const uint8_t *p, uint32_t n, const struct perf_sample *s)
 {
 	struct perf_order *o = r->order;
-	int in_arena = !(r->map && p >= r->map && p - r->map <= (ptrdiff_t)(r->size - n));
+	int in_arena = !(r->win && p >= r->win && p - r->win <= (ptrdiff_t)(r->win_len - n));
 	uint64_t off;
 	if (in_arena) {	/* (heads are parsed when a merge starts: the arena may move until then) */
 		if (grow((void **)&o->arena, &o->acap, o->alen + n, 1) < 0)
@@ -163,7 +165,7 @@ int perf_order_push(struct perf_reader *r, const uint8_t *p, uint32_t n, const s
 		memcpy(o->arena + off, p, n);
 		o->alen += n;
 	} else {
-		off = (uint64_t)(p - r->map);
+		off = r->win_off + (uint64_t)(p - r->win);
 	}
 	struct order_run *last = o->nruns ? &o->runs[o->nruns - 1] : NULL;
 	if (last && last->in_arena == in_arena && last->end == off && s->time >= last->last_ts) {
@@ -258,6 +260,8 @@ static int emit_upto(struct perf_reader *r, uint64_t bound, int use_bound, size_
 	if (grow((void **)&o->heap, &o->heap_cap, o->nruns, sizeof *o->heap) < 0)
 		return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", r->path);
 	size_t n = o->nruns, k = 0;
+	o->bufsize = n ? RUN_BUDGET / (uint32_t)n : RUN_BUF;
+	o->bufsize = o->bufsize > RUN_BUF ? RUN_BUF : o->bufsize < RUN_BUF_MIN ? RUN_BUF_MIN : o->bufsize;
 	for (size_t i = 0; i < n; i++) {
 		o->heap[i] = i;
 		if (run_parse_head(r, &o->runs[i]) < 0)	/* heads point into buffers, not the queue */
@@ -281,6 +285,9 @@ static int emit_upto(struct perf_reader *r, uint64_t bound, int use_bound, size_
 				break;
 			}
 		} else {
+			free(u->buf);	/* done: its buffer goes now, not at the end of the merge */
+			u->buf = NULL;
+			u->bcap = u->blen = 0;
 			o->heap[0] = o->heap[--n];
 		}
 		heap_down(o, n, 0);

@@ -7,12 +7,18 @@
  * is corruption and is handled the same way. Some records own bytes after themselves (the
  * pipe-mode tracing data blob, AUXTRACE payloads): perf_record() says how many.
  *
+ * A file-mode data section is read with pread through a window of PERF_WINDOW bytes
+ * (perf_cut_file); pipe-mode files, whose records own the bytes after them, are cut from the
+ * mapping, let go behind the reading position every PERF_RELEASE_STEP bytes.
+ *
  * COMPRESSED (81) and COMPRESSED2 (83) records carry zstd frames whose output is an ordinary
  * record stream; one decompression context is kept per file and a record cut across two
  * chunks waits in r->zbuf for the rest.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -151,7 +157,7 @@ int perf_cut_records(struct perf_reader *r, const uint8_t *p, uint64_t n, uint64
 			return truncated(r, off + pos, "the bytes that follow this record (tracing data or AUX payload) are cut short", err);
 		pos += size + extra;
 		r->res->records++;
-		if (p == r->map + off)	/* cutting the mapped file itself */
+		if (r->map && p == r->map + off)	/* cutting the mapped file itself */
 			release_input(r, off + pos);
 		if (r->opts && r->opts->progress && off + pos >= r->progress_next) {
 			fprintf(stderr, "\rimporting %s: %3.0f%% (%llu events)", r->path,
@@ -160,4 +166,131 @@ int perf_cut_records(struct perf_reader *r, const uint8_t *p, uint64_t n, uint64
 		}
 	}
 	return 0;
+}
+
+/* ---- file-mode data sections: read through a window, not the mapping ---- */
+
+struct window {
+	uint8_t *buf;
+	size_t cap, len;	/* buf holds the file's bytes [off, off + len) */
+	uint64_t off, end;	/* end: of the data being cut */
+};
+
+/* Make the window start at file offset at and hold at least need bytes of it (fewer only at
+ * the end of the data). */
+static int window_at(struct perf_reader *r, struct window *w, uint64_t at, size_t need, struct hv_err *err)
+{
+	if (at >= w->off && at - w->off <= w->len) {	/* keep what is already read */
+		size_t skip = (size_t)(at - w->off);
+		memmove(w->buf, w->buf + skip, w->len - skip);
+		w->len -= skip;
+	} else {
+		w->len = 0;
+	}
+	w->off = at;
+	if (need > w->cap) {
+		uint8_t *nb = realloc(w->buf, need);
+		if (!nb)
+			return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", r->path);
+		w->buf = nb;
+		w->cap = need;
+	}
+	while (w->len < w->cap && w->off + w->len < w->end) {
+		uint64_t want = w->cap - w->len;
+		if (want > w->end - w->off - w->len)
+			want = w->end - w->off - w->len;
+		ssize_t got = pread(r->fd, w->buf + w->len, (size_t)want, (off_t)(w->off + w->len));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return hv_err_set(err, HV_E_IO, "%s: offset %llu: cannot read: %s", r->path,
+					  (unsigned long long)(w->off + w->len), got < 0 ? strerror(errno) : "file shrank");
+		w->len += (size_t)got;
+	}
+	r->win = w->buf;
+	r->win_len = w->len;
+	r->win_off = w->off;
+	return 0;
+}
+
+/* Bytes a record needs in memory after itself (pipe-mode tracing data; AUXTRACE payloads are
+ * only skipped). */
+static uint64_t extra_in_memory(const struct perf_reader *r, const uint8_t *p, uint16_t size)
+{
+	return pr32(r->swap, p) == PREC_HEADER_TRACING_DATA && size >= 12 ? pr32(r->swap, p + 8) : 0;
+}
+
+static int cut_window(struct perf_reader *r, struct window *w, struct hv_err *err)
+{
+	uint64_t at = w->off;
+	int rc = 0;
+	while (rc == 0 && at < w->end) {
+		if ((rc = window_at(r, w, at, w->cap, err)) < 0)
+			break;
+		uint64_t left = w->end - at;
+		if (left < 8)
+			return truncated(r, at, "file ends inside a record header", err);
+		uint16_t size = pr16(r->swap, w->buf + 6);
+		if (size < 8)
+			return truncated(r, at, "corrupt record header (size < 8); records from here on were not read", err);
+		if (size > left) {
+			char why[160];
+			snprintf(why, sizeof why, "record of %u bytes runs past the end of the data (%llu bytes left)",
+				 size, (unsigned long long)left);
+			return truncated(r, at, why, err);
+		}
+		uint64_t mem = size + extra_in_memory(r, w->buf, size);
+		if (mem > w->len && mem <= left && (rc = window_at(r, w, at, (size_t)mem, err)) < 0)
+			break;
+		/* the records wholly in the window */
+		size_t pos = 0;
+		while (pos + 8 <= w->len) {
+			const uint8_t *p = w->buf + pos;
+			size = pr16(r->swap, p + 6);
+			if (size < 8 || size > w->len - pos)
+				break;	/* corrupt (reported above, at the window's start) or cut: read on */
+			mem = size + extra_in_memory(r, p, size);
+			if (mem > w->len - pos && pos)
+				break;
+			uint64_t extra = 0;
+			left = w->end - (w->off + pos);
+			rc = perf_record(r, p, size, w->off + pos, left - size < w->len - pos - size ? left - size : w->len - pos - size,
+					 &extra, err);
+			if (rc < 0)
+				break;
+			if (extra > left - size) {
+				rc = truncated(r, w->off + pos,
+					       "the bytes that follow this record (tracing data or AUX payload) are cut short", err);
+				break;
+			}
+			r->res->records++;
+			pos += size;
+			if (extra) {	/* skipped (or decoded from the window above) */
+				at = w->off + pos + extra;
+				pos = SIZE_MAX;
+				break;
+			}
+			if (r->opts && r->opts->progress && w->off + pos >= r->progress_next) {
+				fprintf(stderr, "\rimporting %s: %3.0f%% (%llu events)", r->path,
+					100.0 * (double)(w->off + pos) / (double)r->size, (unsigned long long)r->res->events);
+				r->progress_next = w->off + pos + (r->size / 100 + 1);
+			}
+		}
+		if (pos != SIZE_MAX)
+			at = w->off + pos;
+	}
+	return rc;
+}
+
+int perf_cut_file(struct perf_reader *r, uint64_t off, uint64_t n, struct hv_err *err)
+{
+	struct window w = { .off = off, .end = off + n };
+	if (!(w.buf = malloc(PERF_WINDOW)))
+		return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", r->path);
+	w.cap = PERF_WINDOW;
+	int rc = cut_window(r, &w, err);
+	r->win = NULL;
+	r->win_len = 0;
+	free(w.buf);
+	return rc;
 }

@@ -28,7 +28,7 @@
 #include "store_int.h"
 
 #define BATCH_ROWS 1024
-#define MAX_QUEUE 16
+#define MAX_QUEUE 8
 /* Spare batches kept per type. More were kept before: each type's free list grew to the most
  * batches of that type ever queued at once, so with many types the writer's memory grew with
  * the length of the import as each type in turn had its moment of lag (+0.5-1 MB steps over
