@@ -487,8 +487,9 @@ static int same_rows(struct hv_store *st, const struct hv_filter *f, int *nrows)
  * reader closed while its producers wait on a full ring. */
 static void test_threaded(void)
 {
-	enum { N = 60000, T = 7 };
-	struct hv_field_def fields[T][3];
+	enum { N = 60000, T = 8, WIDE = 24 };
+	static struct hv_field_def fields[T][WIDE];
+	static char wide_names[WIDE][8];
 	struct hv_event_def defs[T];
 	char names[T][32];
 	static unsigned char big[100000];
@@ -508,7 +509,11 @@ static void test_threaded(void)
 								       .kind = HV_FK_STR }
 				     : (struct hv_field_def){ .name = "data", .ctype = "__data_loc u8[]", .offset = 20, .size = 4,
 							      .kind = HV_FK_BLOB };
-			defs[t] = (struct hv_event_def){ .system = "test", .name = names[t], .nfields = t >= 5 ? 3 : 2,
+			for (int k = 3; t == 7 && k < WIDE; k++) {	/* a wide type: blocks end on values */
+				snprintf(wide_names[k], sizeof wide_names[k], "w%d", k);
+				fields[t][k] = (struct hv_field_def){ .name = wide_names[k], .ctype = "u64", .offset = 8, .size = 8 };
+			}
+			defs[t] = (struct hv_event_def){ .system = "test", .name = names[t], .nfields = t == 7 ? WIDE : t >= 5 ? 3 : 2,
 							 .size = 40, .fields = fields[t], .print_fmt = "", .format = "" };
 			h[t] = hv_store_add_type(st, &defs[t], "format", &err);
 			CHECK(h[t] >= 0);
@@ -518,11 +523,17 @@ static void test_threaded(void)
 		for (int i = 0; i < N; i++) {
 			/* skewed: ev0 a third of the rows, so the tables are shared out unevenly */
 			int t = next_rand() % 3 == 0 ? 0 : (int)(next_rand() % T);
+			if (i >= 20000 && i < 30000 && i % 4)
+				t = 7;	/* a stretch of wide rows: blocks fill up on values first */
 			char comm[17];
 			snprintf(comm, sizeof comm, "task-%d", i % 1000);
-			struct hv_value v[3] = { { .i = i }, { .i = -i } };
+			struct hv_value v[WIDE] = { { .i = i }, { .i = -i } };
+			for (int k = 2; t == 7 && k < WIDE; k++)
+				v[k].i = i * k;
 			if (t == 5)
 				v[2] = (struct hv_value){ .p = comm, .len = 16 };
+			else if (t == 7)
+				v[2] = (struct hv_value){ .p = big, .len = (uint32_t)(i % 7) };
 			else if (t == 6)	/* blobs up to 4 KB, every 500th 100 KB, some empty */
 				v[2] = (struct hv_value){ .p = big + i % 1000,
 							  .len = i % 500 == 0 ? 99000u : (uint32_t)(next_rand() % 4096) };
