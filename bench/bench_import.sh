@@ -89,6 +89,7 @@ import_file() { # file -> I_WALL I_CPU I_KB I_N
 	I_N=$("$HVTRACE" sql "$DIR/b.db" "SELECT value FROM meta WHERE key = 'events'" 2>/dev/null | sed -n 2p)
 }
 
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 line() { # tool events wall cpu kb
 	printf "  %-22s %9d events %7.2f s wall %7.2f s CPU %8s M ev/s %8s M ev/s of CPU %6.0f MB peak\n" \
 		"$1" "$2" "$3" "$4" "$(rate "$2" "$3")" "$(rate "$2" "$4")" "$(awk -v k="$5" 'BEGIN { print k / 1024 }')"
@@ -136,7 +137,7 @@ if [ "$BIG" -gt 0 ]; then
 	import_file "$DIR/big.data"
 	line "hvtrace import" "$I_N" "$I_WALL" "$I_CPU" "$I_KB"
 	check_count big "$DIR/big.data" "$I_N"
-	echo "  peak RSS: $(awk -v k="$I_KB" 'BEGIN { print int(k / 1024) }') MB for $I_N events, $(awk -v k="$IKB" 'BEGIN { print int(k / 1024) }') MB for $N"
+	echo "  peak RSS: $(mb "$I_KB") MB for $I_N events, $(mb "$IKB") MB for $N"
 	BKB=$I_KB
 	rm -f "$DIR/big.data"
 fi
@@ -155,4 +156,4 @@ fi
 echo "targets (issue 4): import >= 1 M events/s: $(rate "$N" "$IW");" \
 	"import >= 3x perf script: $(ratio "$PW" "$IW")x;" \
 	"import >= 20x the Python exporter: ${PYR:-not run}x;" \
-	"peak RSS at ~$BIG <= at ~$EVENTS: ${BKB:+$((BKB / 1024)) MB vs }$((IKB / 1024)) MB"
+	"peak RSS at ~$BIG <= at ~$EVENTS: ${BKB:+$(mb "$BKB") MB vs }$(mb "$IKB") MB"
