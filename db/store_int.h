@@ -27,7 +27,8 @@ void hv_tmpdb_discard(struct hv_tmpdb *t);
 /* Rows of one type on their way to SQLite (store_write.c). */
 struct wbatch {
 	int type;
-	int nrows;
+	int nrows, cap;			/* rows filled, rows it has room for */
+	uint64_t first_seq;		/* the store's seq when its first row came */
 	int64_t *ibuf;			/* BATCH_ROWS * ncols cells */
 	uint32_t *lbuf;			/* lengths of text/blob cells (same shape); NULL if no text */
 	char *tbuf;			/* text arena; a text cell holds its offset here */
@@ -66,6 +67,7 @@ struct store_type {
 	struct wbatch *cur;		/* rows being filled by the producer */
 	struct wbatch *free;		/* spare batches (under wthread.mu) */
 	int nfree;			/* how many: at most SPARE_MAX */
+	int batch_cap;			/* rows of its next batch (store_write.c BATCH_MIN..BATCH_ROWS) */
 	int has_text;
 };
 
