@@ -489,7 +489,7 @@ static void test_threaded(void)
 {
 	enum { N = 60000, T = 8, WIDE = 24 };
 	static struct hv_field_def fields[T][WIDE];
-	static char wide_names[WIDE][8];
+	static char wide_names[WIDE][16];
 	struct hv_event_def defs[T];
 	char names[T][32];
 	static unsigned char big[100000];
