@@ -134,28 +134,49 @@ static void release_input(struct perf_reader *r, uint64_t file_pos)
 	r->released = upto;
 }
 
-int perf_cut_records(struct perf_reader *r, const uint8_t *p, uint64_t n, uint64_t off, struct hv_err *err)
+/* Bytes a record needs in memory after itself (pipe-mode tracing data; AUXTRACE payloads are
+ * only skipped). */
+static uint64_t extra_in_memory(const struct perf_reader *r, const uint8_t *p, uint16_t size)
+{
+	return pr32(r->swap, p) == PREC_HEADER_TRACING_DATA && size >= 12 ? pr32(r->swap, p + 8) : 0;
+}
+
+/* Cut the records in [p, p + n), which starts at file offset off, with `left` bytes of input
+ * from p on (left >= n). A record that runs past n but not past left stops the cut (the
+ * caller reads on from *used); past left it is truncation. *used may exceed n by a payload
+ * that was skipped. */
+static int cut(struct perf_reader *r, const uint8_t *p, uint64_t n, uint64_t off, uint64_t left, uint64_t *used,
+	       struct hv_err *err)
 {
 	uint64_t pos = 0;
+	int more = n < left;	/* the input goes on after p + n */
+	*used = 0;
 	while (pos < n) {
-		if (n - pos < 8)
+		if (n - pos < 8) {
+			if (more)
+				break;
 			return truncated(r, off + pos, "file ends inside a record header", err);
+		}
 		uint16_t size = pr16(r->swap, p + pos + 6);
 		if (size < 8)
 			return truncated(r, off + pos, "corrupt record header (size < 8); records from here on were not read", err);
-		if (size > n - pos) {
+		if (size > left - pos) {
 			char why[160];
 			snprintf(why, sizeof why, "record of %u bytes runs past the end of the data (%llu bytes left)",
-				 size, (unsigned long long)(n - pos));
+				 size, (unsigned long long)(left - pos));
 			return truncated(r, off + pos, why, err);
 		}
+		uint64_t mem = size + extra_in_memory(r, p + pos, size);
+		if (more && mem > n - pos && mem <= left - pos)
+			break;	/* read on: the record (and what it owns) is not all here */
 		uint64_t extra = 0;
 		int rc = perf_record(r, p + pos, size, off + pos, n - pos - size, &extra, err);
 		if (rc < 0)
 			return rc;
-		if (extra > n - pos - size)
+		if (extra > left - pos - size)
 			return truncated(r, off + pos, "the bytes that follow this record (tracing data or AUX payload) are cut short", err);
 		pos += size + extra;
+		*used = pos;
 		r->res->records++;
 		if (r->map && p == r->map + off)	/* cutting the mapped file itself */
 			release_input(r, off + pos);
@@ -168,129 +189,58 @@ int perf_cut_records(struct perf_reader *r, const uint8_t *p, uint64_t n, uint64
 	return 0;
 }
 
+int perf_cut_records(struct perf_reader *r, const uint8_t *p, uint64_t n, uint64_t off, struct hv_err *err)
+{
+	uint64_t used;
+	return cut(r, p, n, off, n, &used, err);
+}
+
 /* ---- file-mode data sections: read through a window, not the mapping ---- */
 
-struct window {
-	uint8_t *buf;
-	size_t cap, len;	/* buf holds the file's bytes [off, off + len) */
-	uint64_t off, end;	/* end: of the data being cut */
-};
-
-/* Make the window start at file offset at and hold at least need bytes of it (fewer only at
- * the end of the data). */
-static int window_at(struct perf_reader *r, struct window *w, uint64_t at, size_t need, struct hv_err *err)
+/* Fill buf (cap bytes) with the file's bytes from at, up to end. Returns the count or <0. */
+static int64_t read_window(struct perf_reader *r, uint8_t *buf, size_t cap, uint64_t at, uint64_t end,
+			   struct hv_err *err)
 {
-	if (at >= w->off && at - w->off <= w->len) {	/* keep what is already read */
-		size_t skip = (size_t)(at - w->off);
-		memmove(w->buf, w->buf + skip, w->len - skip);
-		w->len -= skip;
-	} else {
-		w->len = 0;
-	}
-	w->off = at;
-	if (need > w->cap) {
-		uint8_t *nb = realloc(w->buf, need);
-		if (!nb)
-			return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", r->path);
-		w->buf = nb;
-		w->cap = need;
-	}
-	while (w->len < w->cap && w->off + w->len < w->end) {
-		uint64_t want = w->cap - w->len;
-		if (want > w->end - w->off - w->len)
-			want = w->end - w->off - w->len;
-		ssize_t got = pread(r->fd, w->buf + w->len, (size_t)want, (off_t)(w->off + w->len));
+	size_t len = 0, want = end - at < cap ? (size_t)(end - at) : cap;
+	while (len < want) {
+		ssize_t got = pread(r->fd, buf + len, want - len, (off_t)(at + len));
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
 			return hv_err_set(err, HV_E_IO, "%s: offset %llu: cannot read: %s", r->path,
-					  (unsigned long long)(w->off + w->len), got < 0 ? strerror(errno) : "file shrank");
-		w->len += (size_t)got;
+					  (unsigned long long)(at + len), got < 0 ? strerror(errno) : "file shrank");
+		len += (size_t)got;
 	}
-	r->win = w->buf;
-	r->win_len = w->len;
-	r->win_off = w->off;
-	return 0;
-}
-
-/* Bytes a record needs in memory after itself (pipe-mode tracing data; AUXTRACE payloads are
- * only skipped). */
-static uint64_t extra_in_memory(const struct perf_reader *r, const uint8_t *p, uint16_t size)
-{
-	return pr32(r->swap, p) == PREC_HEADER_TRACING_DATA && size >= 12 ? pr32(r->swap, p + 8) : 0;
-}
-
-static int cut_window(struct perf_reader *r, struct window *w, struct hv_err *err)
-{
-	uint64_t at = w->off;
-	int rc = 0;
-	while (rc == 0 && at < w->end) {
-		if ((rc = window_at(r, w, at, w->cap, err)) < 0)
-			break;
-		uint64_t left = w->end - at;
-		if (left < 8)
-			return truncated(r, at, "file ends inside a record header", err);
-		uint16_t size = pr16(r->swap, w->buf + 6);
-		if (size < 8)
-			return truncated(r, at, "corrupt record header (size < 8); records from here on were not read", err);
-		if (size > left) {
-			char why[160];
-			snprintf(why, sizeof why, "record of %u bytes runs past the end of the data (%llu bytes left)",
-				 size, (unsigned long long)left);
-			return truncated(r, at, why, err);
-		}
-		uint64_t mem = size + extra_in_memory(r, w->buf, size);
-		if (mem > w->len && mem <= left && (rc = window_at(r, w, at, (size_t)mem, err)) < 0)
-			break;
-		/* the records wholly in the window */
-		size_t pos = 0;
-		while (pos + 8 <= w->len) {
-			const uint8_t *p = w->buf + pos;
-			size = pr16(r->swap, p + 6);
-			if (size < 8 || size > w->len - pos)
-				break;	/* corrupt (reported above, at the window's start) or cut: read on */
-			mem = size + extra_in_memory(r, p, size);
-			if (mem > w->len - pos && pos)
-				break;
-			uint64_t extra = 0;
-			left = w->end - (w->off + pos);
-			rc = perf_record(r, p, size, w->off + pos, left - size < w->len - pos - size ? left - size : w->len - pos - size,
-					 &extra, err);
-			if (rc < 0)
-				break;
-			if (extra > left - size) {
-				rc = truncated(r, w->off + pos,
-					       "the bytes that follow this record (tracing data or AUX payload) are cut short", err);
-				break;
-			}
-			r->res->records++;
-			pos += size;
-			if (extra) {	/* skipped (or decoded from the window above) */
-				at = w->off + pos + extra;
-				pos = SIZE_MAX;
-				break;
-			}
-			if (r->opts && r->opts->progress && w->off + pos >= r->progress_next) {
-				fprintf(stderr, "\rimporting %s: %3.0f%% (%llu events)", r->path,
-					100.0 * (double)(w->off + pos) / (double)r->size, (unsigned long long)r->res->events);
-				r->progress_next = w->off + pos + (r->size / 100 + 1);
-			}
-		}
-		if (pos != SIZE_MAX)
-			at = w->off + pos;
-	}
-	return rc;
+	return (int64_t)len;
 }
 
 int perf_cut_file(struct perf_reader *r, uint64_t off, uint64_t n, struct hv_err *err)
 {
-	struct window w = { .off = off, .end = off + n };
-	if (!(w.buf = malloc(PERF_WINDOW)))
-		return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", r->path);
-	w.cap = PERF_WINDOW;
-	int rc = cut_window(r, &w, err);
+	size_t cap = PERF_WINDOW;
+	uint8_t *buf = malloc(cap);
+	uint64_t at = off, end = off + n, used = 0;
+	int rc = buf ? 0 : hv_err_set(err, HV_E_NOMEM, "%s: out of memory", r->path);
+	while (rc == 0 && at < end) {
+		int64_t len = read_window(r, buf, cap, at, end, err);
+		if (len < 0) {
+			rc = (int)len;
+			break;
+		}
+		r->win = buf;	/* samples cut from here are queued by file offset */
+		r->win_len = (uint64_t)len;
+		r->win_off = at;
+		rc = cut(r, buf, (uint64_t)len, at, end - at, &used, err);
+		if (rc == 0 && used == 0) {	/* one record owns more than the window: widen it */
+			uint8_t *nb = realloc(buf, cap * 2);
+			if (!nb)
+				rc = hv_err_set(err, HV_E_NOMEM, "%s: out of memory", r->path);
+			else
+				buf = nb, cap *= 2;
+		}
+		at += used;
+	}
 	r->win = NULL;
 	r->win_len = 0;
-	free(w.buf);
+	free(buf);
 	return rc;
 }
