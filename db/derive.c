@@ -139,12 +139,5 @@ int hv_derive_run(struct hv_store *st, const char *profile, struct hv_derive_sum
 
 int hv_derive_present(struct hv_store *st)
 {
-	sqlite3_stmt *s;
-	int ok = 0;
-	if (sqlite3_prepare_v2(hv_store_sqlite(st), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vcpu_run'",
-			       -1, &s, NULL) == SQLITE_OK) {
-		ok = sqlite3_step(s) == SQLITE_ROW;
-		sqlite3_finalize(s);
-	}
-	return ok;
+	return hv_store_has_table(st, "vcpu_run");
 }

@@ -82,6 +82,8 @@ void hv_store_close(struct hv_store *st);
 struct sqlite3 *hv_store_sqlite(struct hv_store *st);
 const char *hv_store_path(const struct hv_store *st);
 int hv_store_exec(struct hv_store *st, const char *sql, struct hv_err *err);
+/* 1 if the database has a table of that name (derived and output tables come and go). */
+int hv_store_has_table(struct hv_store *st, const char *name);
 
 /* ---- event types ----
  * A type handle is a small non-negative int. In a created store the known events of

@@ -579,6 +579,19 @@ out:
 	return rc;
 }
 
+int hv_store_has_table(struct hv_store *st, const char *name)
+{
+	sqlite3_stmt *s;
+	int ok = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &s, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		ok = sqlite3_step(s) == SQLITE_ROW;
+		sqlite3_finalize(s);
+	}
+	return ok;
+}
+
 int hv_store_open(const char *path, int writable, struct hv_store **out, struct hv_err *err)
 {
 	int64_t appid = 0, version = 0;

@@ -98,6 +98,8 @@ void hv_store_free_writer(struct store_type *t);
  * type's row source and its insert statement (t->ins). */
 int hv_store_vtab_register(struct hv_store *st, struct hv_err *err);
 int hv_store_vtab_insert(struct hv_store *st, struct store_type *t, int type, struct hv_err *err);
+/* Whether filter f (NULL: all) lets type through (store_read.c). */
+int hv_filter_wants(const struct hv_filter *f, int type);
 /* Reading on helper threads (store_read_par.c), behind hv_reader_open when f->threads > 0. */
 struct hv_reader_par;
 int hv_reader_par_open(struct hv_store *st, const struct hv_filter *f, struct hv_reader_par **out,

@@ -65,7 +65,7 @@ static void sift_down(struct hv_reader *rd, int i)
 	h[i] = x;
 }
 
-static int wanted_type(const struct hv_filter *f, int type)
+int hv_filter_wants(const struct hv_filter *f, int type)
 {
 	if (!f || !f->types)
 		return 1;
@@ -128,7 +128,7 @@ int hv_reader_open(struct hv_store *st, const struct hv_filter *f, struct hv_rea
 	char *sql = malloc(65536);
 	int rc = sql ? 0 : hv_err_set(err, HV_E_NOMEM, "out of memory");
 	for (int t = 0; rc == 0 && t < nt; t++) {
-		if (!wanted_type(f, t) || hv_store_type_count(st, t) == 0)
+		if (!hv_filter_wants(f, t) || hv_store_type_count(st, t) == 0)
 			continue;
 		struct cursor *c = &rd->cur[rd->ncur];
 		c->type = t;

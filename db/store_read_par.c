@@ -24,6 +24,7 @@
 #define BLK_BYTES 65536
 #define BLK_VALS_PER_ROW 8	/* values room per row on average (a block ends when it is full) */
 #define PAR_CACHE_KB "2048"
+#define MAX_PRODUCERS 64
 
 struct blk {
 	struct hv_row *rows;
@@ -39,9 +40,8 @@ struct producer {
 	int started;
 	struct hv_store *st;	/* own read-only connection */
 	struct hv_reader *rd;	/* plain reader over this producer's tables */
-	int *types;		/* its types, as handles of its own store */
+	int *types;		/* its types (the same handles in both stores: checked) */
 	int ntypes;
-	int *to_main;		/* own type handle -> the caller's store's handle */
 	unsigned maxnf;
 	struct blk blk[NBLK];
 	pthread_mutex_t mu;
@@ -95,7 +95,7 @@ static size_t row_bytes(const struct hv_row *r)
 
 /* Copy r into b. 1: copied; 0: its values or text do not fit (the block has rows: hand it
  * over); <0: out of memory. */
-static int blk_add(struct blk *b, const struct hv_row *r, const int *to_main)
+static int blk_add(struct blk *b, const struct hv_row *r)
 {
 	size_t need = row_bytes(r);
 	if (b->nvals + r->def->nfields > b->vcap)
@@ -113,7 +113,6 @@ static int blk_add(struct blk *b, const struct hv_row *r, const int *to_main)
 	struct hv_value *v = b->vals + b->nvals;
 	b->nvals += r->def->nfields;
 	*o = *r;
-	o->type = to_main[r->type];
 	o->v = v;
 	for (unsigned i = 0; i < r->def->nfields; i++) {
 		v[i] = r->v[i];
@@ -143,7 +142,7 @@ static int fill(struct producer *p, struct blk *b, const struct hv_row **pend)
 			if (rc <= 0)
 				return rc;
 		}
-		int a = blk_add(b, r, p->to_main);
+		int a = blk_add(b, r);
 		if (a < 0)
 			return hv_err_set(&p->err, HV_E_NOMEM, "out of memory");
 		*pend = a ? NULL : r;
@@ -211,29 +210,25 @@ static int head_row(struct producer *p, const struct hv_row **r)
 	return 1;
 }
 
-/* Share the tables out: largest first, each to the producer with the fewest rows so far. */
-static void share_out(struct hv_reader_par *rp, const int *types, int nt)
+/* Share the tables out: largest first, each to the producer with the fewest rows so far.
+ * Sorts types (the caller's list) in place. */
+static void share_out(struct hv_reader_par *rp, int *types, int nt)
 {
-	uint64_t load[64] = { 0 };
-	int *order = malloc((size_t)(nt ? nt : 1) * sizeof *order);
-	if (!order)
-		return;
-	memcpy(order, types, (size_t)nt * sizeof *order);
+	uint64_t load[MAX_PRODUCERS] = { 0 };
 	for (int i = 1; i < nt; i++)	/* insertion sort by count, descending (nt is small) */
-		for (int j = i; j > 0 && hv_store_type_count(rp->st, order[j]) > hv_store_type_count(rp->st, order[j - 1]); j--) {
-			int t = order[j];
-			order[j] = order[j - 1];
-			order[j - 1] = t;
+		for (int j = i; j > 0 && hv_store_type_count(rp->st, types[j]) > hv_store_type_count(rp->st, types[j - 1]); j--) {
+			int t = types[j];
+			types[j] = types[j - 1];
+			types[j - 1] = t;
 		}
 	for (int i = 0; i < nt; i++) {
 		int best = 0;
 		for (int k = 1; k < rp->np; k++)
 			if (load[k] < load[best])
 				best = k;
-		load[best] += hv_store_type_count(rp->st, order[i]);
-		rp->p[best].types[rp->p[best].ntypes++] = order[i];
+		load[best] += hv_store_type_count(rp->st, types[i]);
+		rp->p[best].types[rp->p[best].ntypes++] = types[i];
 	}
-	free(order);
 }
 
 static int start_producer(struct hv_reader_par *rp, struct producer *p, const struct hv_filter *f, struct hv_err *err)
@@ -244,17 +239,11 @@ static int start_producer(struct hv_reader_par *rp, struct producer *p, const st
 	/* 2 MB: with half the cursors each, 2, 4, 8 and 16 MB measured the same (within this
 	 * machine's noise); 16 MB per producer only filled up with pages read once (44 MB peak) */
 	sqlite3_exec(hv_store_sqlite(p->st), "PRAGMA cache_size=-" PAR_CACHE_KB, NULL, NULL, NULL);
-	int own_nt = hv_store_ntypes(p->st);
-	if (!(p->to_main = calloc((size_t)(own_nt ? own_nt : 1), sizeof *p->to_main)))
-		return hv_err_set(err, HV_E_NOMEM, "out of memory");
-	for (int i = 0; i < p->ntypes; i++) {	/* the caller's handles -> this connection's */
+	for (int i = 0; i < p->ntypes; i++) {	/* the same file, so the same handles */
 		const struct hv_event_def *d = hv_store_type_def(rp->st, p->types[i]);
-		int own = hv_store_find_type(p->st, d->system, d->name);
-		if (own < 0)
+		if (hv_store_find_type(p->st, d->system, d->name) != p->types[i])
 			return hv_err_set(err, HV_E_FORMAT, "%s: event table %s:%s changed while reading",
 					  hv_store_path(rp->st), d->system, d->name);
-		p->to_main[own] = p->types[i];
-		p->types[i] = own;
 		if (d->nfields > p->maxnf)
 			p->maxnf = d->nfields;
 	}
@@ -291,7 +280,6 @@ void hv_reader_par_close(struct hv_reader_par *rp)
 		for (int b = 0; b < NBLK; b++)
 			blk_free(&p->blk[b]);
 		free(p->types);
-		free(p->to_main);
 		pthread_mutex_destroy(&p->mu);
 		pthread_cond_destroy(&p->cv);
 	}
@@ -310,26 +298,23 @@ int hv_reader_par_open(struct hv_store *st, const struct hv_filter *f, struct hv
 		free(rp);
 		return hv_err_set(err, HV_E_NOMEM, "out of memory");
 	}
-	for (int t = 0; t < nt; t++) {
-		int ok = !f->types;
-		for (int i = 0; !ok && i < f->ntypes; i++)
-			ok = f->types[i] == t;
-		if (ok && hv_store_type_count(st, t) > 0)
+	for (int t = 0; t < nt; t++)
+		if (hv_filter_wants(f, t) && hv_store_type_count(st, t) > 0)
 			want[nw++] = t;
-	}
 	rp->st = st;
 	rp->last = -1;
 	rp->np = f->threads < nw ? f->threads : nw;
-	if (rp->np > 64)
-		rp->np = 64;
+	if (rp->np > MAX_PRODUCERS)
+		rp->np = MAX_PRODUCERS;
 	rp->p = calloc((size_t)(rp->np ? rp->np : 1), sizeof *rp->p);
 	int rc = rp->p ? 0 : hv_err_set(err, HV_E_NOMEM, "out of memory");
-	for (int i = 0; rc == 0 && i < rp->np; i++) {
-		rp->p[i].types = malloc((size_t)nw * sizeof *rp->p[i].types);
+	for (int i = 0; rc == 0 && i < rp->np; i++) {	/* each set up whole: close undoes it */
 		pthread_mutex_init(&rp->p[i].mu, NULL);
 		pthread_cond_init(&rp->p[i].cv, NULL);
-		if (!rp->p[i].types)
+		if (!(rp->p[i].types = malloc((size_t)nw * sizeof *rp->p[i].types))) {
+			rp->np = i + 1;
 			rc = hv_err_set(err, HV_E_NOMEM, "out of memory");
+		}
 	}
 	if (rc == 0)
 		share_out(rp, want, nw);

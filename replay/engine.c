@@ -371,23 +371,11 @@ static void out_signature(struct rp *rp, const struct hv_replay_opts *o)
 					o->params[i].value);
 }
 
-static int table_exists(struct hv_store *st, const char *name)
-{
-	sqlite3_stmt *s;
-	int ok = 0;
-	if (sqlite3_prepare_v2(hv_store_sqlite(st), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1,
-			       &s, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-		ok = sqlite3_step(s) == SQLITE_ROW;
-		sqlite3_finalize(s);
-	}
-	return ok;
-}
-
 static int runs_current(struct rp *rp)
 {
 	char by[sizeof rp->out_sig];
-	return !rp->derive_only && table_exists(rp->st, "core_run") && table_exists(rp->st, "core_run_vcpu") &&
+	return !rp->derive_only && hv_store_has_table(rp->st, "core_run") &&
+	       hv_store_has_table(rp->st, "core_run_vcpu") &&
 	       hv_store_get_meta(rp->st, "core_run.by", by, sizeof by, NULL) == 1 && strcmp(by, rp->out_sig) == 0;
 }
 
@@ -718,13 +706,10 @@ static int run_stream(struct rp *rp, struct hv_err *err)
 static int choose_read_threads(const struct rp *rp, const struct hv_replay_opts *o, int autocommit)
 {
 	int want = o ? o->read_threads : 0;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	const char *path = hv_store_path(rp->st);
-	if (want < 0 || rp->derive_only || !autocommit || (!rp->no_write && !rp->keep_runs) || !path || !*path ||
-	    !strcmp(path, ":memory:"))
+	if (want < 0 || rp->derive_only || !autocommit || (!rp->no_write && !rp->keep_runs))
 		return 0;
 	if (want == 0)
-		want = ncpu >= 2 ? 2 : 0;
+		want = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 0;
 	return want;
 }
 

@@ -143,6 +143,19 @@ static void test_roundtrip(void)
 	}
 }
 
+/* Add test:ev<t> with nf fields f (f[0] "a" u64 and f[1] an int named second are set here);
+ * name is its storage. Returns the type handle. */
+static int add_test_type(struct hv_store *st, struct hv_event_def *d, struct hv_field_def *f, char *name,
+			 size_t nsize, int t, const char *second, unsigned nf, struct hv_err *err)
+{
+	snprintf(name, nsize, "ev%d", t);
+	f[0] = (struct hv_field_def){ .name = "a", .ctype = "u64", .offset = 8, .size = 8 };
+	f[1] = (struct hv_field_def){ .name = second, .ctype = "int", .offset = 16, .size = 4, .is_signed = 1 };
+	*d = (struct hv_event_def){ .system = "test", .name = name, .nfields = (uint16_t)nf, .size = 40, .fields = f,
+				    .print_fmt = "", .format = "" };
+	return hv_store_add_type(st, d, "format", err);
+}
+
 /* Ten tables, 20000 events in a random interleaving: the merge gives back that order. */
 static void test_merge(void)
 {
@@ -162,12 +175,7 @@ static void test_merge(void)
 			continue;
 		int h[T];
 		for (int t = 0; t < T; t++) {
-			snprintf(names[t], sizeof names[t], "ev%d", t);
-			fields[t][0] = (struct hv_field_def){ .name = "a", .ctype = "u64", .offset = 8, .size = 8 };
-			fields[t][1] = (struct hv_field_def){ .name = "pid", .ctype = "int", .offset = 16, .size = 4, .is_signed = 1 };
-			defs[t] = (struct hv_event_def){ .system = "test", .name = names[t], .nfields = 2, .size = 24,
-							 .fields = fields[t], .print_fmt = "", .format = "" };
-			h[t] = hv_store_add_type(st, &defs[t], "format", &err);
+			h[t] = add_test_type(st, &defs[t], fields[t], names[t], sizeof names[t], t, "pid", 2, &err);
 			CHECK(h[t] >= 0);
 		}
 		for (int i = 0; i < N; i++) {
@@ -502,9 +510,6 @@ static void test_threaded(void)
 			continue;
 		int h[T];
 		for (int t = 0; t < T; t++) {
-			snprintf(names[t], sizeof names[t], "ev%d", t);
-			fields[t][0] = (struct hv_field_def){ .name = "a", .ctype = "u64", .offset = 8, .size = 8 };
-			fields[t][1] = (struct hv_field_def){ .name = "b", .ctype = "int", .offset = 16, .size = 4, .is_signed = 1 };
 			fields[t][2] = t == 5 ? (struct hv_field_def){ .name = "comm", .ctype = "char[16]", .offset = 20, .size = 16,
 								       .kind = HV_FK_STR }
 				     : (struct hv_field_def){ .name = "data", .ctype = "__data_loc u8[]", .offset = 20, .size = 4,
@@ -513,9 +518,8 @@ static void test_threaded(void)
 				snprintf(wide_names[k], sizeof wide_names[k], "w%d", k);
 				fields[t][k] = (struct hv_field_def){ .name = wide_names[k], .ctype = "u64", .offset = 8, .size = 8 };
 			}
-			defs[t] = (struct hv_event_def){ .system = "test", .name = names[t], .nfields = t == 7 ? WIDE : t >= 5 ? 3 : 2,
-							 .size = 40, .fields = fields[t], .print_fmt = "", .format = "" };
-			h[t] = hv_store_add_type(st, &defs[t], "format", &err);
+			h[t] = add_test_type(st, &defs[t], fields[t], names[t], sizeof names[t], t, "b",
+					     t == 7 ? WIDE : t >= 5 ? 3 : 2, &err);
 			CHECK(h[t] >= 0);
 		}
 		for (size_t i = 0; i < sizeof big; i++)
