@@ -112,6 +112,11 @@ int hv_store_append_ints(struct hv_store *st, int type, uint64_t ts, int32_t cpu
 			 const int64_t *vals, struct hv_err *err);
 uint64_t hv_store_last_seq(const struct hv_store *st);
 uint64_t hv_store_nevents(const struct hv_store *st);
+/* Rows go to SQLite in batches, each in a block of memory; full batches wait in a queue of
+ * HV_STORE_QUEUE for the writer thread. The blocks made so far: at most one per type being
+ * written + HV_STORE_QUEUE + 1 (the batch being inserted), however long the input. */
+#define HV_STORE_QUEUE 8
+int hv_store_writer_blocks(const struct hv_store *st);
 
 /* ---- facts ---- */
 int hv_store_set_meta(struct hv_store *st, const char *key, const char *value, struct hv_err *err);

@@ -54,6 +54,16 @@ int perf_open(struct perf_reader *r, struct hv_err *err)
 	return 0;
 }
 
+/* Drop the pages of the mapping that parsing the header, attrs and features faulted in (with
+ * fault-around and large folios, a few hundred KB that stayed resident for the whole import,
+ * more or less by the state of the page cache). The mapping stays valid: a later read through
+ * it faults its pages in again. */
+void perf_release_map(struct perf_reader *r)
+{
+	if (r->map)
+		madvise((void *)r->map, r->size, MADV_DONTNEED);
+}
+
 void perf_close(struct perf_reader *r)
 {
 	if (r->map)

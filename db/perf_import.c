@@ -325,6 +325,7 @@ static int read_data(struct perf_reader *r, struct hv_err *err)
 			return rc;	/* without formats nothing can be decoded */
 		}
 	}
+	perf_release_map(r);	/* the data section is read by pread from here on */
 	if (!r->have_tracing) {
 		int s = perf_stat(r, "perf.no_tracing_data", 1, "file has no tracepoint formats: no events imported", err);
 		if (s < 0)

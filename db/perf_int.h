@@ -145,6 +145,7 @@ int perf_open(struct perf_reader *r, struct hv_err *err);
 void perf_close(struct perf_reader *r);
 int perf_read_header(struct perf_reader *r, struct hv_err *err);
 int perf_read_features(struct perf_reader *r, struct hv_err *err);
+void perf_release_map(struct perf_reader *r);
 /* One feature payload (file section or pipe HEADER_FEATURE body). */
 int perf_feature(struct perf_reader *r, int feat, const uint8_t *p, uint64_t n, uint64_t off,
 		 struct hv_err *err);

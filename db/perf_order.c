@@ -11,11 +11,16 @@
  * times do not decrease (one ring-buffer drain, typically), kept as a byte range of the input
  * file with a cursor. A flush is a k-way merge of the runs' cursors through a heap keyed by
  * (time, run), which is the stable sort of the samples by time. The merge reads each run's
- * records with pread at its cursor into a buffer of its own (RUN_BUDGET shared by the runs of
- * a flush, a round may have 60), not through a mapping: a fault on a mapping maps more than
+ * records with pread at its cursor into a slot of RUN_SLOT bytes, held from its first read to
+ * its end, not through a mapping: a fault on a mapping maps more than
  * the page touched (fault-around, large page-cache folios), so merging through one kept pages
  * of every run resident and the peak followed the largest rounds of the recording (import
- * peak RSS 34 MB for 20 M events against 30-31 MB for 5 M). Records that are not in the file
+ * peak RSS 34 MB for 20 M events against 30-31 MB for 5 M). The slots are RUN_SLOTS slices of
+ * one buffer, written when made so that all of it is resident from the start: buffers
+ * allocated and freed run by run (at sizes that varied with each flush's number of runs) had
+ * left the heap's high-water mark following the recording's length (some tens of KB). A run
+ * beyond RUN_SLOTS (a round may have 60 runs), or with a record longer than a slot, reads into
+ * a buffer of its own. Records that are not in the file
  * (the output of COMPRESSED records) are copied whole into an arena, compacted at each flush.
  * Files without round markers (or with huge rounds) are flushed oldest-half first once the
  * queue passes a limit, counted in stats as perf.order_forced_flush.
@@ -29,9 +34,8 @@
 
 #define ORDER_MAX_ITEMS (1u << 20)
 #define ORDER_MAX_BYTES (256u << 20)
-#define RUN_BUF (32u << 10)	/* a run's read size at most (a larger record is read whole) */
-#define RUN_BUDGET (512u << 10)	/* all runs' buffers together, while merging */
-#define RUN_BUF_MIN (4u << 10)
+#define RUN_SLOT (8u << 10)	/* a run's read size (a longer record is read whole) */
+#define RUN_SLOTS 64
 
 struct order_run {
 	uint64_t cur, end;	/* next record and end of the run, offsets in the file or arena */
@@ -42,6 +46,7 @@ struct order_run {
 	uint8_t *buf;		/* file runs, while merging: input bytes [boff, boff + blen) */
 	uint64_t boff;
 	uint32_t blen, bcap;
+	int slot;		/* buf is this slot of the slab; -1: its own, or none */
 };
 
 struct perf_order {
@@ -53,7 +58,9 @@ struct perf_order {
 	size_t alen, acap;
 	size_t nit;		/* samples queued */
 	uint64_t bytes;		/* their payload bytes */
-	uint32_t bufsize;	/* read size per run in this merge: RUN_BUDGET shared by the runs */
+	uint8_t *slab;		/* RUN_SLOTS slots of RUN_SLOT bytes */
+	int free_slot[RUN_SLOTS];	/* a stack of the slots no run holds */
+	int nfree_slots;
 	uint64_t round_max, prev_round_max, last_emitted;
 	int have_prev, have_emitted;
 	uint64_t forced, went_back;
@@ -69,8 +76,10 @@ void perf_order_free(struct perf_order *o)
 	if (!o)
 		return;
 	for (size_t i = 0; i < o->nruns; i++)
-		free(o->runs[i].buf);
+		if (o->runs[i].slot < 0)
+			free(o->runs[i].buf);
 	free(o->runs);
+	free(o->slab);
 	free(o->heap);
 	free(o->arena);
 	free(o);
@@ -96,13 +105,49 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
+static void run_release(struct perf_order *o, struct order_run *u)
+{
+	if (u->slot >= 0)
+		o->free_slot[o->nfree_slots++] = u->slot;
+	else
+		free(u->buf);
+	u->buf = NULL;
+	u->bcap = u->blen = 0;
+	u->slot = -1;
+}
+
+/* A buffer for the run's first read: a free slot (the slab is made, and written, at the first
+ * need), or one of its own. */
+static int run_buffer(struct perf_order *o, struct order_run *u)
+{
+	if (!o->slab && (o->slab = malloc((size_t)RUN_SLOT * RUN_SLOTS)) != NULL) {
+		memset(o->slab, 0, (size_t)RUN_SLOT * RUN_SLOTS);
+		for (int i = RUN_SLOTS; i-- > 0;)
+			o->free_slot[o->nfree_slots++] = i;
+	}
+	if (o->nfree_slots) {
+		u->slot = o->free_slot[--o->nfree_slots];
+		u->buf = o->slab + (size_t)u->slot * RUN_SLOT;
+	} else if (!(u->buf = malloc(RUN_SLOT))) {
+		return -1;
+	}
+	u->bcap = RUN_SLOT;
+	return 0;
+}
+
 /* Read want bytes of the run at its cursor into its buffer. */
 static int run_fill(struct perf_reader *r, struct order_run *u, uint64_t want)
 {
-	if (want > u->bcap) {
-		uint8_t *nb = realloc(u->buf, (size_t)want);
+	struct perf_order *o = r->order;
+	if (!u->buf && run_buffer(o, u) < 0)
+		return -1;
+	if (want > u->bcap) {	/* a record longer than the buffer: one of its own */
+		uint8_t *nb = realloc(u->slot < 0 ? u->buf : NULL, (size_t)want);
 		if (!nb)
 			return -1;
+		if (u->slot >= 0)
+			o->free_slot[o->nfree_slots++] = u->slot;
+		u->slot = -1;
 		u->buf = nb;
 		u->bcap = (uint32_t)want;
 	}
@@ -115,7 +160,7 @@ static int run_fill(struct perf_reader *r, struct order_run *u, uint64_t want)
 	return (uint64_t)got == want ? 0 : -1;
 }
 
-/* The record at u->cur: in the arena, or read from the file into the run's buffer (bufsize
+/* The record at u->cur: in the arena, or read from the file into the run's buffer (RUN_SLOT
  * bytes at a time, or the run's rest if shorter, or the record if longer). NULL if the file
  * cannot be read there (it was read once when queued, so only an I/O error). */
 static const uint8_t *run_record(struct perf_reader *r, struct order_run *u)
@@ -127,7 +172,7 @@ static const uint8_t *run_record(struct perf_reader *r, struct order_run *u)
 		if (u->cur + pr16(r->swap, p + 6) <= u->boff + u->blen)
 			return p;
 	}
-	uint64_t left = u->end - u->cur, step = r->order->bufsize;
+	uint64_t left = u->end - u->cur, step = RUN_SLOT;
 	if (left < 8 || run_fill(r, u, left < step ? left : step) < 0)
 		return NULL;
 	uint16_t size = pr16(r->swap, u->buf + 6);
@@ -178,6 +223,7 @@ int perf_order_push(struct perf_reader *r, const uint8_t *p, uint32_t n, const s
 		last->cur = off;
 		last->end = off + n;
 		last->in_arena = in_arena;
+		last->slot = -1;
 	}
 	last->last_ts = s->time;
 	o->nit++;
@@ -221,7 +267,7 @@ static void compact(struct perf_reader *r)
 	for (size_t i = 0; i < o->nruns; i++) {
 		struct order_run u = o->runs[i];
 		if (u.cur >= u.end) {
-			free(u.buf);
+			run_release(o, &u);
 			continue;
 		}
 		if (u.in_arena) {	/* moves down, in order: memmove is safe */
@@ -260,8 +306,6 @@ static int emit_upto(struct perf_reader *r, uint64_t bound, int use_bound, size_
 	if (grow((void **)&o->heap, &o->heap_cap, o->nruns, sizeof *o->heap) < 0)
 		return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", r->path);
 	size_t n = o->nruns, k = 0;
-	o->bufsize = n ? RUN_BUDGET / (uint32_t)n : RUN_BUF;
-	o->bufsize = o->bufsize > RUN_BUF ? RUN_BUF : o->bufsize < RUN_BUF_MIN ? RUN_BUF_MIN : o->bufsize;
 	for (size_t i = 0; i < n; i++) {
 		o->heap[i] = i;
 		if (run_parse_head(r, &o->runs[i]) < 0)	/* heads point into buffers, not the queue */
@@ -285,9 +329,7 @@ static int emit_upto(struct perf_reader *r, uint64_t bound, int use_bound, size_
 				break;
 			}
 		} else {
-			free(u->buf);	/* done: its buffer goes now, not at the end of the merge */
-			u->buf = NULL;
-			u->bcap = u->blen = 0;
+			run_release(o, u);
 			o->heap[0] = o->heap[--n];
 		}
 		heap_down(o, n, 0);

@@ -28,9 +28,9 @@ void hv_tmpdb_discard(struct hv_tmpdb *t);
 struct wbatch {
 	int type;
 	int nrows, cap;			/* rows filled, rows it has room for */
-	uint64_t first_seq;		/* the store's seq when its first row came */
-	int64_t *ibuf;			/* BATCH_ROWS * ncols cells */
-	uint32_t *lbuf;			/* lengths of text/blob cells (same shape); NULL if no text */
+	void *mem;			/* its block of store_write.c BLOCK_BYTES */
+	int64_t *ibuf;			/* cap * ncols cells, at the start of mem */
+	uint32_t *lbuf;			/* lengths of text/blob cells (same shape, after ibuf); NULL if no text */
 	char *tbuf;			/* text arena; a text cell holds its offset here */
 	size_t tlen, tcap;
 	struct wbatch *next;
@@ -45,6 +45,8 @@ struct wthread {
 	pthread_cond_t cv_work, cv_idle;
 	struct wbatch *head, *tail;
 	int qlen;
+	struct wbatch *pool;		/* blocks whose rows are written, for any type (under mu) */
+	int nblocks;			/* blocks made (producer only) */
 	int busy, stop;
 	int ready;			/* the thread is up and waiting (see hv_store_writer_start) */
 	int rc;				/* first error of the thread */
@@ -65,9 +67,6 @@ struct store_type {
 	const struct wbatch *vbatch;	/* the batch the row source shows while ins runs */
 	int ncols;			/* 4 + nfields */
 	struct wbatch *cur;		/* rows being filled by the producer */
-	struct wbatch *free;		/* spare batches (under wthread.mu) */
-	int nfree;			/* how many: at most SPARE_MAX */
-	int batch_cap;			/* rows of its next batch (store_write.c BATCH_MIN..BATCH_ROWS) */
 	int has_text;
 };
 
@@ -94,6 +93,7 @@ int hv_store_drain(struct hv_store *st, struct hv_err *err);
 void hv_store_writer_stop(struct hv_store *st);
 int hv_store_create_table(struct hv_store *st, struct store_type *t, struct hv_err *err);
 void hv_store_free_writer(struct store_type *t);
+void hv_store_free_pool(struct hv_store *st);	/* the writer's blocks, once no batch is out */
 /* The row-source virtual table (store_vtab.c): register the module at create; make a
  * type's row source and its insert statement (t->ins). */
 int hv_store_vtab_register(struct hv_store *st, struct hv_err *err);

@@ -27,73 +27,79 @@
 
 #include "store_int.h"
 
+/* Batch memory comes in blocks of BLOCK_BYTES, all alike: a type's batch holds as many rows
+ * as its cells fit (at most BATCH_ROWS), whatever its rate. A block is zeroed when it is made,
+ * so all of it is resident from then on, and goes back to one pool for every type when its
+ * batch has been inserted; blocks are only freed with the store. So the writer's memory is
+ * (types being filled + MAX_QUEUE + 1) blocks once the queue has been full, and does not
+ * depend on the length of the input, on the order of its events nor on the timing of the two
+ * threads. (Before, batches were allocated per type, grew with each type's rate and were freed
+ * and allocated again: peak RSS was a few hundred KB higher for a 20 M-event import than for a
+ * 5 M-event one.) Batches of a few hundred rows insert as fast as batches of 1024.
+ * A block holds a row of 2730 columns; SQLite allows 2000 (SQLITE_MAX_COLUMN). */
+#define BLOCK_BYTES (32 * 1024)
 #define BATCH_ROWS 1024
-/* A type's batches start at BATCH_MIN rows and double, up to BATCH_ROWS, each time one fills
- * within BATCH_FAST events of the trace. A batch's memory is touched row by row, so with
- * 1024-row batches for every type a rare type (a few hundred sched_process_exec over a whole
- * recording) touched more of its batch the longer the recording: peak RSS grew with length
- * (0.2 MB from 5 M to 20 M events). Rare types now keep batches of BATCH_MIN rows. */
-#define BATCH_MIN 64
-#define BATCH_FAST (1u << 16)
-#define MAX_QUEUE 8
-/* Spare batches kept per type. More were kept before: each type's free list grew to the most
- * batches of that type ever queued at once, so with many types the writer's memory grew with
- * the length of the import as each type in turn had its moment of lag (+0.5-1 MB steps over
- * a 20 M-event import). Now the batches are bounded by the queue: MAX_QUEUE + 1 in flight,
- * plus one being filled and SPARE_MAX spares per type. */
-#define SPARE_MAX 1
+#define MAX_QUEUE HV_STORE_QUEUE
 
 /* ---- batches ---- */
+
+static size_t row_bytes(const struct store_type *t)
+{
+	return (size_t)t->ncols * (sizeof(int64_t) + (t->has_text ? sizeof(uint32_t) : 0));
+}
 
 static void batch_free(struct wbatch *b)
 {
 	if (!b)
 		return;
-	free(b->ibuf);
-	free(b->lbuf);
+	free(b->mem);
 	free(b->tbuf);
 	free(b);
 }
 
-static struct wbatch *batch_new(const struct store_type *t, int type)
+static struct wbatch *batch_alloc(struct hv_store *st)
 {
 	struct wbatch *b = calloc(1, sizeof *b);
 	if (!b)
 		return NULL;
-	b->type = type;
-	b->cap = t->batch_cap;
-	b->ibuf = malloc(sizeof(int64_t) * (size_t)t->ncols * (size_t)b->cap);
-	if (t->has_text)
-		b->lbuf = calloc((size_t)t->ncols * (size_t)b->cap, sizeof(uint32_t));
-	if (!b->ibuf || (t->has_text && !b->lbuf)) {
-		batch_free(b);
+	st->w.nblocks++;
+	b->mem = malloc(BLOCK_BYTES);
+	if (!b->mem) {
+		free(b);
 		return NULL;
 	}
+	memset(b->mem, 0, BLOCK_BYTES);	/* resident from now on (calloc would leave fresh pages untouched) */
 	return b;
 }
 
-/* A spare batch of this type, or a new one. */
+/* A block for a batch of type t: from the pool, or a new one; its cells laid out for t. */
 static struct wbatch *batch_get(struct hv_store *st, struct store_type *t, int type)
 {
 	if (st->w.started)
 		pthread_mutex_lock(&st->w.mu);
-	struct wbatch *b = t->free;
-	if (b) {
-		t->free = b->next;
-		t->nfree--;
-	}
+	struct wbatch *b = st->w.pool;
+	if (b)
+		st->w.pool = b->next;
 	if (st->w.started)
 		pthread_mutex_unlock(&st->w.mu);
-	if (b && b->cap != t->batch_cap) {	/* the type's batches grew: a spare of the old size */
-		batch_free(b);
-		b = NULL;
-	}
-	if (!b)
-		return batch_new(t, type);
+	if (!b && !(b = batch_alloc(st)))
+		return NULL;
+	size_t cap = BLOCK_BYTES / row_bytes(t);
+	b->type = type;
+	b->cap = (int)(cap < BATCH_ROWS ? cap : BATCH_ROWS);
+	b->ibuf = b->mem;
+	b->lbuf = t->has_text ? (uint32_t *)(b->ibuf + (size_t)b->cap * (size_t)t->ncols) : NULL;
 	b->nrows = 0;
 	b->tlen = 0;
 	b->next = NULL;
 	return b;
+}
+
+/* A batch whose rows are in SQLite: its block back to the pool (caller holds w.mu if started). */
+static void batch_put(struct hv_store *st, struct wbatch *b)
+{
+	b->next = st->w.pool;
+	st->w.pool = b;
 }
 
 void hv_store_free_writer(struct store_type *t)
@@ -102,12 +108,20 @@ void hv_store_free_writer(struct store_type *t)
 	t->ins = NULL;
 	batch_free(t->cur);
 	t->cur = NULL;
-	while (t->free) {
-		struct wbatch *n = t->free->next;
-		batch_free(t->free);
-		t->free = n;
+}
+
+int hv_store_writer_blocks(const struct hv_store *st)
+{
+	return st->w.nblocks;
+}
+
+void hv_store_free_pool(struct hv_store *st)
+{
+	while (st->w.pool) {
+		struct wbatch *n = st->w.pool->next;
+		batch_free(st->w.pool);
+		st->w.pool = n;
 	}
-	t->nfree = 0;
 }
 
 /* ---- tables ---- */
@@ -131,11 +145,11 @@ static int init_writer(struct hv_store *st, struct store_type *t, int type, stru
 	if (!t->created && (rc = hv_store_create_table(st, t, err)) < 0)
 		return rc;
 	t->ncols = 4 + t->def.nfields;
+	if (row_bytes(t) > BLOCK_BYTES)	/* cannot be: SQLite refused the table */
+		return hv_err_set(err, HV_E_USAGE, "%s: %s: %d columns are too many", st->path, t->table, t->ncols);
 	if ((rc = hv_store_vtab_insert(st, t, type, err)) < 0)
 		return rc;
-	if (!t->batch_cap)
-		t->batch_cap = BATCH_MIN;
-	t->cur = batch_new(t, type);
+	t->cur = batch_get(st, t, type);
 	if (!t->cur)
 		return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", st->path);
 	return 0;
@@ -184,21 +198,9 @@ static void *writer_main(void *arg)
 			w->rc = rc;
 			w->err = err;
 		}
-		struct wbatch *surplus = NULL;
-		if (t->nfree < SPARE_MAX) {
-			b->next = t->free;
-			t->free = b;
-			t->nfree++;
-		} else {
-			surplus = b;
-		}
+		batch_put(st, b);
 		w->busy = 0;
 		pthread_cond_broadcast(&w->cv_idle);
-		if (surplus) {	/* outside the lock */
-			pthread_mutex_unlock(&w->mu);
-			batch_free(surplus);
-			pthread_mutex_lock(&w->mu);
-		}
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -278,11 +280,6 @@ static int submit(struct hv_store *st, struct store_type *t, int type, struct hv
 		int rc = run_batch(st, t, b, err);
 		b->nrows = 0;
 		b->tlen = 0;
-		if (rc == 0 && b->cap != t->batch_cap) {	/* the same batch sizes as with the thread */
-			batch_free(b);
-			if (!(t->cur = batch_new(t, type)))
-				return hv_err_set(err, HV_E_NOMEM, "%s: out of memory", st->path);
-		}
 		return rc;
 	}
 	pthread_mutex_lock(&w->mu);
@@ -351,13 +348,9 @@ static struct store_type *row_begin(struct hv_store *st, int type, uint64_t ts, 
 		return NULL;
 	struct wbatch *b = t->cur;
 	if (b->nrows == b->cap) {
-		if (t->batch_cap < BATCH_ROWS && st->seq - b->first_seq <= BATCH_FAST)
-			t->batch_cap *= 2;
 		if (submit(st, t, type, err) < 0)
 			return NULL;
 	}
-	if (t->cur->nrows == 0)
-		t->cur->first_seq = st->seq;
 	int64_t *c = t->cur->ibuf + (size_t)t->cur->nrows * (size_t)t->ncols;
 	c[0] = (int64_t)(st->seq + 1);
 	c[1] = (int64_t)ts;

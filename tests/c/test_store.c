@@ -439,6 +439,58 @@ static void test_deterministic(void)
 	}
 }
 
+/* Write n rows over ntypes known types (type k about 2^-k of the rows, so some are rare);
+ * returns the writer's blocks, or -1. */
+static int write_skewed(const char *path, int n, int ntypes)
+{
+	struct hv_err err = { 0 };
+	struct hv_store *st;
+	if (hv_store_create(path, HV_STORE_FORCE, &st, &err) < 0)
+		return -1;
+	int bad = 0;
+	for (int i = 0; i < n && !bad; i++) {
+		int id = 0;
+		while (id < ntypes - 1 && (next_rand() & 1))
+			id++;
+		const struct hv_event_def *d = &hv_events[id];
+		struct hv_value vals[HV_MAX_EVENT_FIELDS];
+		memset(vals, 0, sizeof vals);
+		for (unsigned f = 0; f < d->nfields; f++)
+			if (d->fields[f].kind == HV_FK_STR) {
+				vals[f].p = "vcpu-thread";
+				vals[f].len = d->fields[f].size;
+			} else {
+				vals[f].i = i;
+			}
+		int t = hv_store_known(st, id, &err);
+		bad = t < 0 || hv_store_append(st, t, (uint64_t)i, i & 7, 1, vals, &err) < 0;
+	}
+	int blocks = hv_store_writer_blocks(st);
+	if (bad || hv_store_commit(st, &err) < 0)
+		blocks = -1;
+	hv_store_close(st);
+	return blocks;
+}
+
+/* The writer's memory is a pool of blocks bounded by the types and the queue, not by the
+ * number of rows (the import's peak memory must not grow with the recording's length). */
+static void test_writer_blocks(void)
+{
+	enum { NTYPES = 12 };
+	TEST("the writer's blocks: one per type synchronously, types + queue + 1 with the thread, for 20 k or 400 k rows") {
+		const char *path = tmp_path("blocks.db");
+		int bound = NTYPES + HV_STORE_QUEUE + 1;
+		int small = write_skewed(path, 20000, NTYPES);
+		int big = write_skewed(path, 400000, NTYPES);
+		CHECK(small >= NTYPES && small <= bound);
+		CHECK(big >= NTYPES && big <= bound);
+		setenv("HV_STORE_SYNC", "1", 1);
+		CHECK_EQ_I(write_skewed(path, 20000, NTYPES), NTYPES);
+		CHECK_EQ_I(write_skewed(path, 400000, NTYPES), NTYPES);
+		unsetenv("HV_STORE_SYNC");
+	}
+}
+
 /* A row's content as text, to compare two readers' rows. */
 static size_t row_key(const struct hv_row *r, char *buf, size_t n)
 {
@@ -586,6 +638,7 @@ int main(void)
 	test_types_and_facts();
 	test_errors();
 	test_deterministic();
+	test_writer_blocks();
 	test_threaded();
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
