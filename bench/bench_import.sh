@@ -15,15 +15,15 @@
 # Printed: per file, events, wall and CPU (user+sys) time, M events/s and peak RSS
 # (/usr/bin/time -v) of each tool, and the ratios; the counts imported are checked against
 # `perf report --stats`. Targets (issue 4): import >= 1 M events/s, >= 3x perf script,
-# >= 20x the Python exporter, peak RSS of the big import <= that of the 5 M import (the least
+# >= 20x the Python exporter, peak RSS of the big import <= that of the 5 M import (medians
 # of BENCH_MEM_RUNS alternate runs of each).
 #
 # Knobs (environment): BENCH_EVENTS (default 5000000), BENCH_BIG_EVENTS (20000000; 0 skips),
 # BENCH_PY_EVENTS (events of the recording the slow Python exporter runs on, 1000000; the
-# import is timed on that same file for the ratio), BENCH_MEM_RUNS (3), BENCH_CALLGRIND=1 (instructions per event
-# of import and perf script under valgrind's callgrind, on a 200000-event recording: a figure
-# that does not depend on the load of the machine), BENCH_DIR (scratch directory, kept),
-# BUILD (build directory). Skips (exit 0) when perf cannot record tracepoints here.
+# import is timed on that same file for the ratio), BENCH_MEM_RUNS (5), BENCH_CALLGRIND=1
+# (instructions per event of import and perf script under valgrind's callgrind, on a
+# 200000-event recording: a figure that does not depend on the load of the machine),
+# BENCH_DIR (scratch directory, kept), BUILD (build directory). Skips (exit 0) when perf cannot record tracepoints here.
 set -u
 BUILD=${BUILD:-build}
 HVTRACE=${HVTRACE:-$(pwd)/$BUILD/hvtrace}
@@ -32,6 +32,7 @@ EXPORTER=$(pwd)/bench/perf_export_sqlite.py
 EVENTS=${BENCH_EVENTS:-5000000}
 BIG=${BENCH_BIG_EVENTS:-20000000}
 PYEV=${BENCH_PY_EVENTS:-1000000}
+MEM_RUNS=${BENCH_MEM_RUNS:-5}
 DIR=${BENCH_DIR:-$(mktemp -d /tmp/hvtrace-bench.XXXXXX)}
 [ -n "${BENCH_DIR:-}" ] || trap 'rm -rf "$DIR"' EXIT
 mkdir -p "$DIR"
@@ -132,7 +133,7 @@ if [ "$PYEV" -gt 0 ]; then
 	rm -f "$DIR/py.data" "$DIR/py.db"
 fi
 
-least() { printf '%s\n' "$@" | sort -n | head -1; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 if [ "$BIG" -gt 0 ]; then
 	record "$DIR/big.data" "$(iters_for "$BIG")"
@@ -141,22 +142,22 @@ if [ "$BIG" -gt 0 ]; then
 	line "hvtrace import" "$I_N" "$I_WALL" "$I_CPU" "$I_KB"
 	check_count big "$DIR/big.data" "$I_N"
 	BN=$I_N
-	# Peak RSS moves by +-0.1-0.2 MB from run to run with the same binary and file: the
-	# kernel maps shared-library code pages around each fault (fault-around, large folios)
-	# more or less densely. So both files are imported MEM_RUNS more times, alternately,
-	# and the least peak of each is compared (the import's own memory is the same in every
-	# run: its anonymous memory does not vary by more than a page).
+	# Peak RSS moves by 0.1-0.2 MB from run to run with the same binary and file: the kernel
+	# maps shared-library code pages around each fault (fault-around, large folios) more or
+	# less densely. So both files are imported BENCH_MEM_RUNS times in all, alternately, and
+	# the medians are compared (the import's own, anonymous, memory is the same in every run
+	# to a page or two).
 	small_kb="$IKB" big_kb="$I_KB"
 	i=1
-	while [ "$i" -lt "${BENCH_MEM_RUNS:-3}" ]; do
+	while [ "$i" -lt "$MEM_RUNS" ]; do
 		import_file "$DIR/main.data"; small_kb="$small_kb $I_KB"
 		import_file "$DIR/big.data"; big_kb="$big_kb $I_KB"
 		i=$((i + 1))
 	done
 	echo "  peak RSS of each run, KB: $N events: $small_kb; $BN events: $big_kb"
-	SKB=$(least $small_kb)
-	BKB=$(least $big_kb)
-	echo "  peak RSS (least of ${BENCH_MEM_RUNS:-3}): $(mb "$BKB") MB for $BN events, $(mb "$SKB") MB for $N" \
+	SKB=$(median $small_kb)
+	BKB=$(median $big_kb)
+	echo "  peak RSS (median of $MEM_RUNS): $(mb "$BKB") MB for $BN events, $(mb "$SKB") MB for $N" \
 		"($(awk -v b="$BKB" -v s="$SKB" 'BEGIN { printf "%+d", b - s }') KB)"
 	rm -f "$DIR/big.data"
 fi
@@ -173,7 +174,7 @@ if [ "${BENCH_CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null 2>&1; then
 fi
 
 MEMT="not run"
-[ -n "${BKB:-}" ] && MEMT="$(mb "$BKB") MB vs $(mb "$SKB") MB (least of ${BENCH_MEM_RUNS:-3})"
+[ -n "${BKB:-}" ] && MEMT="$(mb "$BKB") MB vs $(mb "$SKB") MB (medians of $MEM_RUNS)"
 echo "targets (issue 4): import >= 1 M events/s: $(rate "$N" "$IW");" \
 	"import >= 3x perf script: $(ratio "$PW" "$IW")x;" \
 	"import >= 20x the Python exporter: ${PYR:-not run}x;" \

@@ -12,15 +12,15 @@
  * file with a cursor. A flush is a k-way merge of the runs' cursors through a heap keyed by
  * (time, run), which is the stable sort of the samples by time. The merge reads each run's
  * records with pread at its cursor into a slot of RUN_SLOT bytes, held from its first read to
- * its end, not through a mapping: a fault on a mapping maps more than
- * the page touched (fault-around, large page-cache folios), so merging through one kept pages
- * of every run resident and the peak followed the largest rounds of the recording (import
- * peak RSS 34 MB for 20 M events against 30-31 MB for 5 M). The slots are RUN_SLOTS slices of
- * one buffer, written when made so that all of it is resident from the start: buffers
- * allocated and freed run by run (at sizes that varied with each flush's number of runs) had
- * left the heap's high-water mark following the recording's length (some tens of KB). A run
- * beyond RUN_SLOTS (a round may have 60 runs), or with a record longer than a slot, reads into
- * a buffer of its own. Records that are not in the file
+ * its end, not through a mapping: a fault on a mapping maps more than the page touched
+ * (fault-around, large page-cache folios), so merging through one kept pages of every run
+ * resident and the peak followed the largest rounds of the recording (import peak RSS 34 MB
+ * for 20 M events against 30-31 MB for 5 M). The slots are RUN_SLOTS slices of one buffer,
+ * written when made so that all of it is resident from the start: buffers allocated and freed
+ * run by run (at sizes that varied with each flush's number of runs) had left the heap's
+ * high-water mark following the recording's length (some tens of KB). A flush on a 2-CPU
+ * machine merges up to 7 runs; a run beyond RUN_SLOTS (many CPUs), or with a record longer
+ * than a slot, reads into a buffer of its own. Records that are not in the file
  * (the output of COMPRESSED records) are copied whole into an arena, compacted at each flush.
  * Files without round markers (or with huge rounds) are flushed oldest-half first once the
  * queue passes a limit, counted in stats as perf.order_forced_flush.
@@ -34,8 +34,8 @@
 
 #define ORDER_MAX_ITEMS (1u << 20)
 #define ORDER_MAX_BYTES (256u << 20)
-#define RUN_SLOT (8u << 10)	/* a run's read size (a longer record is read whole) */
-#define RUN_SLOTS 64
+#define RUN_SLOT (16u << 10)	/* a run's read size (a longer record is read whole) */
+#define RUN_SLOTS 32
 
 struct order_run {
 	uint64_t cur, end;	/* next record and end of the run, offsets in the file or arena */
