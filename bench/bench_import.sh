@@ -157,8 +157,10 @@ if [ "$BIG" -gt 0 ]; then
 	echo "  peak RSS of each run, KB: $N events: $small_kb; $BN events: $big_kb"
 	SKB=$(median $small_kb)
 	BKB=$(median $big_kb)
+	spread() { printf '%s\n' "$@" | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print hi - lo }'; }
 	echo "  peak RSS (median of $MEM_RUNS): $(mb "$BKB") MB for $BN events, $(mb "$SKB") MB for $N" \
-		"($(awk -v b="$BKB" -v s="$SKB" 'BEGIN { printf "%+d", b - s }') KB)"
+		"($(awk -v b="$BKB" -v s="$SKB" 'BEGIN { printf "%+d", b - s }') KB; the runs of one file spread over" \
+		"$(spread $small_kb) KB and $(spread $big_kb) KB)"
 	rm -f "$DIR/big.data"
 fi
 

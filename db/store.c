@@ -410,6 +410,7 @@ static void finalize_stmts(struct hv_store *st)
 	st->meta_set = st->stat_add = st->lost_add = st->task_set = NULL;
 	for (int i = 0; i < st->ntypes; i++)
 		hv_store_free_writer(&st->types[i]);
+	hv_store_free_pool(st);
 }
 
 static void free_types(struct hv_store *st)
