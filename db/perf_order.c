@@ -19,8 +19,9 @@
  * written when made so that all of it is resident from the start: buffers allocated and freed
  * run by run (at sizes that varied with each flush's number of runs) had left the heap's
  * high-water mark following the recording's length (some tens of KB). A flush on a 2-CPU
- * machine merges up to 7 runs; a run beyond RUN_SLOTS (many CPUs), or with a record longer
- * than a slot, reads into a buffer of its own. Records that are not in the file
+ * machine merges up to 7 runs, or about 100 under load; a run beyond RUN_SLOTS (many CPUs)
+ * reads through a small buffer of its own, and a record longer than its run's buffer is read
+ * whole into one of its size. Records that are not in the file
  * (the output of COMPRESSED records) are copied whole into an arena, compacted at each flush.
  * Files without round markers (or with huge rounds) are flushed oldest-half first once the
  * queue passes a limit, counted in stats as perf.order_forced_flush.
@@ -36,6 +37,7 @@
 #define ORDER_MAX_BYTES (256u << 20)
 #define RUN_SLOT (16u << 10)	/* a run's read size (a longer record is read whole) */
 #define RUN_SLOTS 32
+#define RUN_SMALL 1024u	/* read size of a run beyond RUN_SLOTS */
 
 struct order_run {
 	uint64_t cur, end;	/* next record and end of the run, offsets in the file or arena */
@@ -117,7 +119,9 @@ static void run_release(struct perf_order *o, struct order_run *u)
 }
 
 /* A buffer for the run's first read: a free slot (the slab is made, and written, at the first
- * need), or one of its own. */
+ * need), or a small one of its own: a round with many runs (one per CPU's buffer on a big
+ * host; 100 at once were seen here under load) costs RUN_SMALL per run beyond RUN_SLOTS, read
+ * a record or a few at a time, not a slot each. */
 static int run_buffer(struct perf_order *o, struct order_run *u)
 {
 	if (!o->slab && (o->slab = malloc((size_t)RUN_SLOT * RUN_SLOTS)) != NULL) {
@@ -128,10 +132,12 @@ static int run_buffer(struct perf_order *o, struct order_run *u)
 	if (o->nfree_slots) {
 		u->slot = o->free_slot[--o->nfree_slots];
 		u->buf = o->slab + (size_t)u->slot * RUN_SLOT;
-	} else if (!(u->buf = malloc(RUN_SLOT))) {
+		u->bcap = RUN_SLOT;
+	} else if ((u->buf = malloc(RUN_SMALL)) != NULL) {
+		u->bcap = RUN_SMALL;
+	} else {
 		return -1;
 	}
-	u->bcap = RUN_SLOT;
 	return 0;
 }
 
@@ -139,8 +145,6 @@ static int run_buffer(struct perf_order *o, struct order_run *u)
 static int run_fill(struct perf_reader *r, struct order_run *u, uint64_t want)
 {
 	struct perf_order *o = r->order;
-	if (!u->buf && run_buffer(o, u) < 0)
-		return -1;
 	if (want > u->bcap) {	/* a record longer than the buffer: one of its own */
 		uint8_t *nb = realloc(u->slot < 0 ? u->buf : NULL, (size_t)want);
 		if (!nb)
@@ -161,7 +165,8 @@ static int run_fill(struct perf_reader *r, struct order_run *u, uint64_t want)
 }
 
 /* The record at u->cur: in the arena, or read from the file into the run's buffer (RUN_SLOT
- * bytes at a time, or the run's rest if shorter, or the record if longer). NULL if the file
+ * bytes at a time, RUN_SMALL without a slot; or the run's rest if shorter, or the record if
+ * longer). NULL if the file
  * cannot be read there (it was read once when queued, so only an I/O error). */
 static const uint8_t *run_record(struct perf_reader *r, struct order_run *u)
 {
@@ -172,7 +177,9 @@ static const uint8_t *run_record(struct perf_reader *r, struct order_run *u)
 		if (u->cur + pr16(r->swap, p + 6) <= u->boff + u->blen)
 			return p;
 	}
-	uint64_t left = u->end - u->cur, step = RUN_SLOT;
+	if (!u->buf && run_buffer(r->order, u) < 0)
+		return NULL;
+	uint64_t left = u->end - u->cur, step = u->slot >= 0 ? RUN_SLOT : RUN_SMALL;
 	if (left < 8 || run_fill(r, u, left < step ? left : step) < 0)
 		return NULL;
 	uint16_t size = pr16(r->swap, u->buf + 6);
