@@ -24,7 +24,8 @@
 # import is timed on that same file for the ratio), BENCH_MEM_RUNS (5), BENCH_CALLGRIND=1
 # (instructions per event of import and perf script under valgrind's callgrind, on a
 # 200000-event recording: a figure that does not depend on the load of the machine),
-# BENCH_DIR (scratch directory, kept), BUILD (build directory). Skips (exit 0) when perf cannot record tracepoints here.
+# BENCH_DIR (scratch directory, kept), BUILD (build directory). Skips (exit 0) when perf
+# cannot record tracepoints here.
 set -u
 BUILD=${BUILD:-build}
 HVTRACE=${HVTRACE:-$(pwd)/$BUILD/hvtrace}
@@ -138,14 +139,14 @@ fi
 
 diff_kb() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%+d", b - s }'; }
 spread() { printf '%s\n' "$@" | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print hi - lo }'; }
-# peak_file FILE: import it under bench_peak; sets P_ANON P_RSS P_MAX (KB)
+# peak_file FILE: import it under bench_peak; sets P_ANON P_RSS P_MAX (KB) from its line
+# "bench_peak: anon_kb=A file_kb=F rss_kb=R maxrss_kb=M samples=N"
 peak_file() {
 	rm -f "$DIR/b.db"
 	"$PEAK" "$HVTRACE" import "$1" -o "$DIR/b.db" --force --quiet 2>"$DIR/t.peak" >/dev/null
-	P_ANON=$(sed -n 's/.*anon_kb=\([0-9]*\).*/\1/p' "$DIR/t.peak")
-	P_RSS=$(sed -n 's/.*rss_kb=\([0-9]*\).*/\1/p' "$DIR/t.peak")
-	P_MAX=$(sed -n 's/.*maxrss_kb=\([0-9]*\).*/\1/p' "$DIR/t.peak")
+	P_ANON=$(peak_kv anon_kb) P_RSS=$(peak_kv rss_kb) P_MAX=$(peak_kv maxrss_kb)
 }
+peak_kv() { tail -1 "$DIR/t.peak" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 if [ "$BIG" -gt 0 ]; then
@@ -158,8 +159,9 @@ if [ "$BIG" -gt 0 ]; then
 	# Peak memory of both files, BENCH_MEM_RUNS imports of each, alternately, under
 	# bench_peak (bench/bench_peak.c): the exact RssAnon / VmRSS from /proc every ms, and the
 	# kernel's ru_maxrss (what GNU time prints), which on Linux >= 6.2 comes from per-CPU
-	# counters read approximately (0.1-0.2 MB below the sampled VmRSS here). VmRSS also moves by 0.1-0.3 MB from
-	# run to run as the kernel maps shared-library code around each fault (fault-around).
+	# counters read approximately (up to 0.2 MB below the sampled VmRSS here). VmRSS also
+	# moves by 0.1-0.3 MB from run to run as the kernel maps shared-library code around each
+	# fault (fault-around).
 	# RssAnon is the import's own memory. The medians are compared.
 	s_anon="" s_rss="" s_max="" b_anon="" b_rss="" b_max=""
 	i=0

@@ -21,8 +21,8 @@
  * high-water mark following the recording's length (some tens of KB). A flush on a 2-CPU
  * machine merges up to 7 runs, or about 100 under load; a run beyond RUN_SLOTS (many CPUs)
  * reads through a small buffer of its own, and a record longer than its run's buffer is read
- * whole into one of its size. Records that are not in the file
- * (the output of COMPRESSED records) are copied whole into an arena, compacted at each flush.
+ * whole into one of its size. Records that are not in the file (the output of COMPRESSED
+ * records) are copied whole into an arena, compacted at each flush.
  * Files without round markers (or with huge rounds) are flushed oldest-half first once the
  * queue passes a limit, counted in stats as perf.order_forced_flush.
  */
@@ -107,10 +107,16 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
+static void slot_put(struct perf_order *o, struct order_run *u)
+{
+	o->free_slot[o->nfree_slots++] = u->slot;
+	u->slot = -1;
+}
+
 static void run_release(struct perf_order *o, struct order_run *u)
 {
 	if (u->slot >= 0)
-		o->free_slot[o->nfree_slots++] = u->slot;
+		slot_put(o, u);
 	else
 		free(u->buf);
 	u->buf = NULL;
@@ -150,8 +156,7 @@ static int run_fill(struct perf_reader *r, struct order_run *u, uint64_t want)
 		if (!nb)
 			return -1;
 		if (u->slot >= 0)
-			o->free_slot[o->nfree_slots++] = u->slot;
-		u->slot = -1;
+			slot_put(o, u);
 		u->buf = nb;
 		u->bcap = (uint32_t)want;
 	}
@@ -166,8 +171,8 @@ static int run_fill(struct perf_reader *r, struct order_run *u, uint64_t want)
 
 /* The record at u->cur: in the arena, or read from the file into the run's buffer (RUN_SLOT
  * bytes at a time, RUN_SMALL without a slot; or the run's rest if shorter, or the record if
- * longer). NULL if the file
- * cannot be read there (it was read once when queued, so only an I/O error). */
+ * longer). NULL if the file cannot be read there (it was read once when queued, so only an
+ * I/O error). */
 static const uint8_t *run_record(struct perf_reader *r, struct order_run *u)
 {
 	if (u->in_arena)

@@ -62,12 +62,12 @@ static struct wbatch *batch_alloc(struct hv_store *st)
 	struct wbatch *b = calloc(1, sizeof *b);
 	if (!b)
 		return NULL;
-	st->w.nblocks++;
 	b->mem = malloc(BLOCK_BYTES);
 	if (!b->mem) {
 		free(b);
 		return NULL;
 	}
+	st->w.nblocks++;
 	memset(b->mem, 0, BLOCK_BYTES);	/* resident from now on (calloc would leave fresh pages untouched) */
 	return b;
 }
@@ -349,11 +349,8 @@ static struct store_type *row_begin(struct hv_store *st, int type, uint64_t ts, 
 	struct store_type *t = &st->types[type];
 	if (!t->cur && init_writer(st, t, type, err) < 0)
 		return NULL;
-	struct wbatch *b = t->cur;
-	if (b->nrows == b->cap) {
-		if (submit(st, t, type, err) < 0)
-			return NULL;
-	}
+	if (t->cur->nrows == t->cur->cap && submit(st, t, type, err) < 0)
+		return NULL;
 	int64_t *c = t->cur->ibuf + (size_t)t->cur->nrows * (size_t)t->ncols;
 	c[0] = (int64_t)(st->seq + 1);
 	c[1] = (int64_t)ts;
